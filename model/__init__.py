@@ -1,0 +1,4 @@
+"""Keras LSTM stroke classifier: spec, builder, training, evaluation and the MLflow record of a run.
+
+Knows nothing of Optuna.
+"""

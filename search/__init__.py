@@ -1,0 +1,1 @@
+"""The hyperparameter search service: Optuna study, nested MLflow runs, pruning, plots, champion."""
