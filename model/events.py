@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from data_pipeline.errors import ConfigError
+from data_pipeline.resample import rescale_frames
 
 #: Name of the background class a model may be trained with (LabelConfig.neutral_class).
 NEUTRAL = "neutral"
@@ -101,10 +102,12 @@ class StrokeEvent:
 
     def frames(self, fps: float, n_frames: int | None = None) -> tuple[int, int]:
         """``(start, end)`` frame numbers (end exclusive) in a video of ``fps`` frames/s."""
-        start, end = round(self.start_time * fps), max(round(self.end_time * fps), 1)
+        # seconds are frame numbers at 1 fps: same rounding as every other frame mapping
+        start = int(rescale_frames(self.start_time, 1.0, fps))
+        end = int(rescale_frames(self.end_time, 1.0, fps))
         if n_frames is not None:
             start, end = min(start, n_frames - 1), min(end, n_frames)
-        return int(start), int(max(end, start + 1))
+        return start, max(end, start + 1)
 
 
 def frame_scores(
