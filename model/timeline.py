@@ -1,7 +1,7 @@
 """The stroke timeline of one video as a PNG: one lane per class, with per-class counts.
 
-The data is computed first (``timeline_data``) and rendered second (``write_timeline_png``), so tests
-check the values and the picture only draws them.
+The data is computed first (``timeline_data``) and rendered second (``write_timeline_png``), so
+tests check the values and the picture only draws them.
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ def write_timeline_png(path: str | Path, data: TimelineData) -> None:
 
     has_curve = data.stroke_score is not None
     figure = Figure(figsize=(12, 1.2 + 0.6 * len(data.lanes) + (1.2 if has_curve else 0)))
-    grid = figure.add_gridspec(2 if has_curve else 1, 1, height_ratios=[3, 1] if has_curve else [1])
+    ratios = [3, 1] if has_curve else [1]
+    grid = figure.add_gridspec(len(ratios), 1, height_ratios=ratios)
     lanes_axis = figure.add_subplot(grid[0])
     colours = colormaps["tab10"]
     for row, lane in enumerate(data.lanes):

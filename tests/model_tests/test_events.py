@@ -74,10 +74,12 @@ def test_scores_to_events_without_neutral_uses_confidence() -> None:
 
 
 def test_scores_to_events_merges_same_class_across_short_gap() -> None:
-    scores = _scores_from_seconds(30, 4, [("fronthand", 1.0, 1.5, 0.9), ("fronthand", 1.6, 2, 0.9)])
+    strokes = [("fronthand", 1.0, 1.5, 0.9), ("fronthand", 1.6, 2, 0.9)]
+    scores = _scores_from_seconds(30, 4, strokes)
     # a 0.1 s dip joins the two halves (merge_gap_s=0.2); a 0.05 s gap setting keeps them apart
     assert len(scores_to_events(scores, CLASSES, fps=30)) == 1
-    assert len(scores_to_events(scores, CLASSES, fps=30, config=EventConfig(merge_gap_s=0.05))) == 2
+    strict = EventConfig(merge_gap_s=0.05)
+    assert len(scores_to_events(scores, CLASSES, fps=30, config=strict)) == 2
 
 
 def test_scores_to_events_never_merges_different_classes() -> None:
@@ -99,7 +101,7 @@ def test_scores_to_events_durations_hold_at_any_fps(fps: float) -> None:
 
 
 def test_scores_to_events_splits_long_run_at_weakest_frame() -> None:
-    strokes = [("fronthand", 0.0, 2.0, 0.9), ("fronthand", 2.0, 2.1, 0.6), ("fronthand", 2.1, 4, 0.9)]
+    strokes = [("fronthand", 0, 2, 0.9), ("fronthand", 2, 2.1, 0.6), ("fronthand", 2.1, 4, 0.9)]
     scores = _scores_from_seconds(10, 6, strokes)
     events = scores_to_events(scores, CLASSES, fps=10, config=EventConfig(max_duration_s=3.0))
     # two strokes seen as one 4 s run are cut where the model was least sure (t = 2.0 s)
