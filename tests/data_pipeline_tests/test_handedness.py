@@ -1,0 +1,159 @@
+"""Mirroring left-handed poses into right-handed form, and inferring handedness."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from data_pipeline.errors import DataError
+from data_pipeline.handedness import infer_handedness
+from data_pipeline.handedness import landmark_present
+from data_pipeline.handedness import mirror_landmarks
+from data_pipeline.landmarks import LANDMARK_INDEX
+from data_pipeline.landmarks import MEDIAPIPE_LANDMARKS
+from data_pipeline.landmarks import mirror_permutation
+from data_pipeline.pose_cache import PoseClip
+
+#: Image (x, y) of a player facing the camera: their right side is on the image's left.
+_STANDING = {
+    "nose": (0.50, 0.20),
+    "shoulder": (0.08, 0.32),
+    "elbow": (0.11, 0.45),
+    "wrist": (0.12, 0.56),
+    "hip": (0.06, 0.60),
+    "knee": (0.06, 0.78),
+    "ankle": (0.06, 0.94),
+    "heel": (0.06, 0.96),
+}
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+def standing_pose(n_frames: int) -> np.ndarray:
+    """``[n_frames, 33, 4]`` of a still, fully visible right-facing-camera pose."""
+    pose = np.zeros((33, 4), np.float32)
+    for i, name in enumerate(MEDIAPIPE_LANDMARKS):
+        side = name.partition("_")[0]
+        key = next((k for k in _STANDING if k in name), "nose")
+        x, y = _STANDING[key]
+        if side == "left":
+            x = 0.5 + x
+        elif side == "right":
+            x = 0.5 - x
+        pose[i] = (x, y, -0.1 * y, 0.9)
+    return np.repeat(pose[None], n_frames, axis=0)
+
+
+def swinging_clip(n_frames: int, wrist: str, swing: slice, fps: float = 30.0) -> PoseClip:
+    """A standing pose whose ``wrist`` (``left_wrist``/``right_wrist``) swings during ``swing``."""
+    landmarks = standing_pose(n_frames)
+    t = np.arange(n_frames)[swing]
+    landmarks[swing, LANDMARK_INDEX[wrist], 0] += 0.2 * np.sin(t / 3.0)
+    landmarks[swing, LANDMARK_INDEX[wrist], 1] -= 0.15 * np.abs(np.sin(t / 3.0))
+    return PoseClip(landmarks=landmarks, mask=np.ones(n_frames, bool), fps=fps)
+
+
+POSES = st.integers(0, 6).flatmap(
+    lambda n: arrays(np.float32, (n, 33, 4), elements=st.floats(-0.5, 1.5, width=32))
+)
+
+
+@settings(deadline=None, max_examples=60)
+@given(poses=POSES, missing=arrays(bool, 33))
+def test_mirror_landmarks_is_an_involution(poses, missing):
+    poses[:, missing] = 0
+    once = mirror_landmarks(poses)
+    # Mirroring twice gives the input back (up to rounding of 1 - (1 - x)).
+    np.testing.assert_allclose(mirror_landmarks(once), poses, atol=1e-6)
+    # Missing landmarks stay missing; they only move to their twin's index.
+    twins = list(mirror_permutation())
+    np.testing.assert_array_equal(landmark_present(once), landmark_present(poses)[:, twins])
+
+
+def test_mirror_landmarks_flips_x_and_swaps_sides():
+    poses = standing_pose(2)
+    mirrored = mirror_landmarks(poses)
+    left, right = LANDMARK_INDEX["left_wrist"], LANDMARK_INDEX["right_wrist"]
+    # The new left wrist is the old right wrist with x -> 1 - x; y, z, visibility unchanged.
+    np.testing.assert_allclose(mirrored[:, left, 0], 1 - poses[:, right, 0])
+    np.testing.assert_array_equal(mirrored[:, left, 1:], poses[:, right, 1:])
+    # The nose has no twin: only its x flips.
+    np.testing.assert_allclose(mirrored[:, 0, 0], 1 - poses[:, 0, 0])
+    # A symmetric standing pose is its own mirror image once the sides are swapped.
+    np.testing.assert_allclose(mirrored, poses, atol=1e-6)
+
+
+def test_mirror_landmarks_keeps_imported_keypoints_missing():
+    # A COCO-17 set mapped onto the 33 indices has no eye corners, mouth, fingers or feet.
+    poses = standing_pose(3)
+    coco = [0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]
+    absent = np.setdiff1d(np.arange(33), coco)
+    poses[:, absent] = 0
+    poses[1, LANDMARK_INDEX["left_knee"]] = np.nan
+    mirrored = mirror_landmarks(poses)
+    # Absent landmarks are still all zero (x not flipped to 1), NaNs stay NaN at the twin index.
+    assert (mirrored[:, absent] == 0).all()
+    assert np.isnan(mirrored[1, LANDMARK_INDEX["right_knee"]]).all()
+    # Present ones are mirrored.
+    np.testing.assert_allclose(
+        mirrored[:, LANDMARK_INDEX["left_ankle"], 0],
+        1 - poses[:, LANDMARK_INDEX["right_ankle"], 0],
+    )
+
+
+def test_mirror_landmarks_rejects_feature_matrices():
+    # A [T, 60] feature matrix is not a pose; the message says what to pass.
+    with pytest.raises(DataError, match=r"shape \[T, 33, 4\]"):
+        mirror_landmarks(np.zeros((5, 60), np.float32))
+
+
+@pytest.mark.parametrize("wrist", ["right_wrist", "left_wrist"])
+def test_infer_handedness_picks_the_swinging_wrist(wrist):
+    clip = swinging_clip(90, wrist, slice(20, 70))
+    handedness, confidence = infer_handedness(clip, [Span(20, 45), Span(45, 70)])
+    # The wrist that travels during strokes is the racquet hand, with high confidence.
+    assert handedness == wrist.split("_")[0]
+    assert confidence > 0.9
+
+
+def test_infer_handedness_of_mirrored_clip_is_flipped():
+    clip = swinging_clip(60, "right_wrist", slice(10, 50))
+    mirrored = PoseClip(mirror_landmarks(clip.landmarks), clip.mask, clip.fps)
+    # Mirroring a right-hander's clip gives a left-hander.
+    assert infer_handedness(mirrored, [Span(10, 50)])[0] == "left"
+
+
+def test_infer_handedness_ignores_motion_outside_strokes_and_masked_frames():
+    clip = swinging_clip(100, "left_wrist", slice(0, 50))
+    landmarks = clip.landmarks.copy()
+    landmarks[60:90, LANDMARK_INDEX["right_wrist"], 0] += 0.05 * np.sin(np.arange(30))
+    mask = np.ones(100, bool)
+    mask[:50] = False  # the left wrist's big swing happens in frames without a detection
+    clip = PoseClip(landmarks, mask, 30.0)
+    # Only the stroke frames 60..90 count, where only the right wrist moves.
+    assert infer_handedness(clip, [Span(0, 50), Span(60, 90)])[0] == "right"
+
+
+def test_infer_handedness_unknown_without_evidence():
+    still = PoseClip(standing_pose(40), np.ones(40, bool), 30.0)
+    # No motion, or no segments at all: unknown with confidence 0.
+    assert infer_handedness(still, [Span(0, 40)]) == ("unknown", 0.0)
+    assert infer_handedness(swinging_clip(40, "right_wrist", slice(0, 40)), []) == ("unknown", 0.0)
+    # Both wrists swinging alike (two-handed strokes) is below min_confidence.
+    both = swinging_clip(40, "right_wrist", slice(0, 40)).landmarks
+    both[:, LANDMARK_INDEX["left_wrist"], 0] = 1 - both[:, LANDMARK_INDEX["right_wrist"], 0]
+    both[:, LANDMARK_INDEX["left_wrist"], 1] = both[:, LANDMARK_INDEX["right_wrist"], 1]
+    handedness, confidence = infer_handedness(
+        PoseClip(both, np.ones(40, bool), 30.0), [Span(0, 40)]
+    )
+    assert handedness == "unknown" and confidence < 0.1
