@@ -167,12 +167,10 @@ def scores_to_events(
     if not stroke_columns or scores.shape[0] == 0:
         return []
     stroke_scores = scores[:, stroke_columns]
-    if NEUTRAL in class_names:
-        strength = 1.0 - scores[:, class_names.index(NEUTRAL)]
-    else:
-        strength = stroke_scores.max(axis=1)
     label = np.where(
-        strength >= config.resolved_confidence(class_names), stroke_scores.argmax(axis=1), -1
+        stroke_score(scores, class_names) >= config.resolved_confidence(class_names),
+        stroke_scores.argmax(axis=1),
+        -1,
     )
     if present is not None:
         label[~np.asarray(present, dtype=bool)] = -1
@@ -194,6 +192,13 @@ def scores_to_events(
                 )
             )
     return sorted(events, key=lambda event: event.start_time)
+
+
+def stroke_score(scores: np.ndarray, class_names: tuple[str, ...]) -> np.ndarray:
+    """``[T]`` stroke score: ``1 - p(neutral)`` with a ``neutral`` class, else the top probability."""
+    if NEUTRAL in class_names:
+        return 1.0 - scores[:, class_names.index(NEUTRAL)]
+    return scores.max(axis=1)
 
 
 def _runs(label: np.ndarray) -> list[tuple[int, int, int]]:
