@@ -1,0 +1,127 @@
+"""``evaluate``: scikit-learn metrics of a model on one split, under the guide's names."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+from sklearn.metrics import accuracy_score
+from sklearn.metrics import classification_report
+from sklearn.metrics import confusion_matrix
+from sklearn.metrics import precision_recall_fscore_support
+
+from data_pipeline.errors import DataError
+
+#: Keras clips probabilities to [eps, 1 - eps] in its cross-entropy; the same here.
+_EPSILON = 1e-7
+_AVERAGES = ("macro", "weighted")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Metrics of one split.
+
+    Args:
+        class_names: class order of the model's outputs.
+        accuracy: share of correct argmax predictions.
+        loss: mean sparse categorical cross-entropy (unweighted).
+        precision, recall, f1_score: class name -> value (0 where undefined).
+        support: class name -> number of true samples.
+        averages: ``macro`` / ``weighted`` -> {``precision``, ``recall``, ``f1_score``}.
+        confusion: ``[k, k]`` counts, rows true class, columns predicted class.
+        report: scikit-learn's classification report text.
+    """
+
+    class_names: tuple[str, ...]
+    accuracy: float
+    loss: float
+    precision: dict[str, float]
+    recall: dict[str, float]
+    f1_score: dict[str, float]
+    support: dict[str, int]
+    averages: dict[str, dict[str, float]]
+    confusion: np.ndarray
+    report: str
+
+    def as_metrics(self, prefix: str = "") -> dict[str, float]:
+        """The guide's metric names, each prefixed with ``prefix``.
+
+        ``{class}_precision|recall|f1_score|support``, ``macro_avg_*`` and ``weighted_avg_*``.
+        Accuracy and loss are ``test_accuracy`` / ``test_loss`` when ``prefix`` is empty (the
+        test split, as in the guide) and ``{prefix}eval_accuracy`` / ``{prefix}eval_loss``
+        otherwise: for ``prefix="val_"`` the names ``val_accuracy`` / ``val_loss`` belong to
+        the per-epoch curves, and a final evaluation point would corrupt them.
+
+        Example:
+            >>> ev = evaluation_from_probabilities(
+            ...     np.array([0, 1]), np.array([[0.9, 0.1], [0.2, 0.8]]), ("back", "fore"))
+            >>> ev.as_metrics("val_")["val_macro_avg_f1_score"], ev.as_metrics()["test_accuracy"]
+            (1.0, 1.0)
+        """
+        metrics: dict[str, float] = {}
+        for c in self.class_names:
+            metrics[f"{prefix}{c}_precision"] = self.precision[c]
+            metrics[f"{prefix}{c}_recall"] = self.recall[c]
+            metrics[f"{prefix}{c}_f1_score"] = self.f1_score[c]
+            metrics[f"{prefix}{c}_support"] = float(self.support[c])
+        for average, values in self.averages.items():
+            for name, value in values.items():
+                metrics[f"{prefix}{average}_avg_{name}"] = value
+        head = f"{prefix}eval_" if prefix else "test_"
+        metrics[f"{head}accuracy"] = self.accuracy
+        metrics[f"{head}loss"] = self.loss
+        return metrics
+
+
+def evaluate(
+    model: keras.Model, X: np.ndarray, y: np.ndarray, class_names: Sequence[str]
+) -> Evaluation:
+    """Predict ``X`` with ``model`` and score the predictions against ``y``.
+
+    Raises:
+        DataError: ``X`` is empty.
+    """
+    if len(X) == 0:
+        raise DataError("cannot evaluate on an empty split; add clips or change the split.")
+    probabilities = model.predict(X, batch_size=512, verbose=0)
+    return evaluation_from_probabilities(y, probabilities, class_names)
+
+
+def evaluation_from_probabilities(
+    y: np.ndarray, probabilities: np.ndarray, class_names: Sequence[str]
+) -> Evaluation:
+    """Score class ``probabilities`` ``[n, k]`` against true class indices ``y`` ``[n]``.
+
+    Every class is reported, also one absent from ``y`` (support 0, undefined scores 0).
+    """
+    names = tuple(class_names)
+    labels = list(range(len(names)))
+    y = np.asarray(y, dtype=np.int64)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    predicted = probabilities.argmax(axis=1)
+    p_true = np.clip(probabilities[np.arange(len(y)), y], _EPSILON, 1.0 - _EPSILON)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y, predicted, labels=labels, zero_division=0
+    )
+    averages = {}
+    for average in _AVERAGES:
+        p, r, f, _ = precision_recall_fscore_support(
+            y, predicted, labels=labels, average=average, zero_division=0
+        )
+        averages[average] = {"precision": float(p), "recall": float(r), "f1_score": float(f)}
+    return Evaluation(
+        class_names=names,
+        accuracy=float(accuracy_score(y, predicted)),
+        loss=float(-np.log(p_true).mean()),
+        precision=dict(zip(names, map(float, precision))),
+        recall=dict(zip(names, map(float, recall))),
+        f1_score=dict(zip(names, map(float, f1))),
+        support=dict(zip(names, map(int, support))),
+        averages=averages,
+        confusion=confusion_matrix(y, predicted, labels=labels),
+        report=classification_report(
+            y, predicted, labels=labels, target_names=list(names), zero_division=0, digits=4
+        ),
+    )

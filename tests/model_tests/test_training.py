@@ -1,0 +1,92 @@
+"""train_model: best-epoch weights and "final" metrics, class weights, history under pruning."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import keras
+import numpy as np
+import pytest
+
+from data_pipeline.errors import DataError
+from model.evaluation import evaluate
+from model.training import CURVES
+from model.training import HistoryRecorder
+from model.training import balanced_class_weights
+from model.training import train_model
+
+
+class _StopAtEpoch(keras.callbacks.Callback):
+    """Raises like the search's pruning callback does, from ``on_epoch_end``."""
+
+    def __init__(self, epoch: int) -> None:
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epoch:
+            raise RuntimeError(f"pruned at epoch {self.epoch}")
+
+
+def test_train_model_final_metrics_follow_restored_best_epoch(tiny_data, tiny_spec):
+    # Validation labels are shifted by one class: the better the model learns the train split,
+    # the worse its val_loss, so the best epoch is early and early stopping ends training.
+    y = tiny_data.y.copy()
+    y[tiny_data.split.val] = (y[tiny_data.split.val] + 1) % tiny_data.n_classes
+    data = dataclasses.replace(tiny_data, y=y)
+    spec = tiny_spec.replace(epochs=8, early_stopping_patience=2, learning_rate=0.02)
+    result = train_model(spec, data, seed=3)
+    val_loss = result.history["val_loss"]
+    # best_epoch is the (first) lowest val_loss, 1-based; epochs_trained counts every epoch run.
+    assert result.best_epoch == int(np.argmin(val_loss)) + 1
+    assert result.epochs_trained == len(val_loss) and result.best_epoch < result.epochs_trained
+    # "final" metrics are the best epoch's values, not the last epoch's.
+    assert result.final("val_loss") == min(val_loss) != val_loss[-1]
+    # The returned weights are the best epoch's: re-evaluating reproduces its val_loss.
+    evaluation = evaluate(result.model, *data.subset("val"), data.class_names)
+    assert evaluation.loss == pytest.approx(result.final("val_loss"), rel=1e-4)
+    # Every curve has one value per epoch and the learning rate starts at the spec's.
+    assert all(len(result.history[name]) == result.epochs_trained for name in CURVES)
+    assert result.history["learning_rate"][0] == pytest.approx(spec.learning_rate)
+    assert result.training_time_seconds > 0
+
+
+def test_train_model_recorder_keeps_history_when_a_callback_raises(tiny_data, tiny_spec):
+    recorder = HistoryRecorder()
+    with pytest.raises(RuntimeError, match="pruned at epoch 2"):
+        train_model(
+            tiny_spec.replace(epochs=5), tiny_data, seed=0, callbacks=[_StopAtEpoch(2)],
+            recorder=recorder,
+        )
+    # The curves of both epochs run, including the one whose callback raised, are available.
+    assert [len(recorder.history[name]) for name in CURVES] == [2] * len(CURVES)
+    assert all(np.isfinite(recorder.history["val_loss"]))
+
+
+def test_balanced_class_weights_match_guide_formula():
+    y = np.array([0] * 430 + [1] * 1000)
+    weights = balanced_class_weights(y, ("backhand", "fronthand", "serve"))
+    # n / (k * n_c) with the guide's counts (k = 3 here) and 1.0 for an absent class.
+    assert weights == pytest.approx(
+        {"backhand": 1430 / (3 * 430), "fronthand": 1430 / (3 * 1000), "serve": 1.0}
+    )
+    # The guide's own two-class example: 1.663 and 0.715.
+    two = balanced_class_weights(y, ("backhand", "fronthand"))
+    assert round(two["backhand"], 3) == 1.663 and round(two["fronthand"], 3) == 0.715
+
+
+def test_train_model_class_weights_from_data_or_fold(tiny_data, tiny_spec):
+    fold = tiny_data.split.train[:30]
+    result = train_model(tiny_spec.replace(epochs=1), tiny_data, seed=0, train_index=fold)
+    # A custom training index gets weights recomputed on that index ...
+    assert result.class_weights == balanced_class_weights(tiny_data.y[fold], tiny_data.class_names)
+    # ... while the default uses the data pipeline's train-split weights.
+    assert tiny_data.class_weights == balanced_class_weights(
+        tiny_data.y[tiny_data.split.train], tiny_data.class_names
+    )
+
+
+def test_train_model_rejects_empty_validation(tiny_data, tiny_spec):
+    # An empty split is a data problem with a fix, not a Keras traceback.
+    with pytest.raises(DataError, match="validation split has no windows"):
+        train_model(tiny_spec, tiny_data, seed=0, val_index=np.array([], dtype=np.int64))
