@@ -9,18 +9,22 @@ Pipeline of :func:`clip_features` (every step keeps invalid frames at 0):
 4. compute the representation on all 33 landmarks, then keep ``landmark_subset``:
 
    - ``raw``: normalised image coordinates ``x, y, z``;
-   - ``body_centred``: coordinates minus the hip midpoint;
+   - ``body_centred``: coordinates minus the hip midpoint (frames without both hips: invalid);
    - ``body_scaled``: body-centred, divided by the torso length (shoulder midpoint to hip midpoint,
-     3-D). Frames whose torso is shorter than ``1e-4`` have no usable scale and become invalid;
+     3-D). Frames without both shoulders or with a torso shorter than ``1e-4`` have no usable
+     scale and become invalid;
    - ``view_robust``: joint angles (elbows, shoulders, hips, knees; angle / pi in [0, 1]) and unit
-     direction vectors of ten limbs. Invariant to translation and uniform scale; a degenerate
-     (zero-length) limb gives 0. It uses its fixed joints, so ``landmark_subset`` only selects the
-     visibility channels kept;
+     direction vectors of ten limbs. Invariant to translation and uniform scale. It uses its
+     fixed joints, so ``landmark_subset`` only selects the visibility channels kept;
 
 5. with ``velocities``, append frame-to-frame differences of the non-visibility columns
-   (``<name>_vel``; 0 at the first frame and after an invalid frame);
+   (``<name>_vel``; 0 at the first frame and where either frame lacks the value);
 6. visibility is kept (landmark-major ``[x, y, z, visibility]`` per landmark, exactly the users'
    60 columns by default) or dropped.
+
+Missing landmarks (``handedness.landmark_present``: imported keypoint sets without heels, say)
+give 0 in every column they feed: their coordinates, angles and directions that need them
+(also a zero-length limb), and the velocities of those.
 
 Nothing here is learned from data; the one learned transform is ``scaler.FeatureScaler``.
 """
@@ -32,6 +36,7 @@ import numpy as np
 from data_pipeline.config import FeatureConfig
 from data_pipeline.errors import ConfigError
 from data_pipeline.handedness import HANDEDNESS
+from data_pipeline.handedness import landmark_present
 from data_pipeline.handedness import mirror_landmarks
 from data_pipeline.landmarks import CHANNELS
 from data_pipeline.landmarks import LANDMARK_INDEX
@@ -126,21 +131,23 @@ def pose_features(
         ``(frames float32 [T, F], mask bool [T])`` with columns as :func:`feature_names_for`.
     """
     landmarks = landmarks.astype(np.float64)
-    coords, visibility = landmarks[..., :3], landmarks[..., 3]
-    subset = list(features.landmark_subset)
+    present = landmark_present(landmarks)
+    coords = np.where(present[..., None], landmarks[..., :3], 0.0)
+    visibility = np.where(present, landmarks[..., 3], 0.0)[:, list(features.landmark_subset)]
     if features.representation == "view_robust":
-        motion = np.concatenate([_joint_angles(coords), _limb_directions(coords)], axis=1)
-        kept = [visibility[:, subset]] if features.keep_visibility else []
-        frames = np.concatenate([motion, *kept], axis=1)
+        motion, known = _view_robust(coords, present)
+        frames = (
+            np.concatenate([motion, visibility], axis=1) if features.keep_visibility else motion
+        )
     else:
-        coords, mask = _reframe(coords, mask, features.representation)
-        per_landmark = coords[:, subset]
+        motion, known, mask = _landmark_coordinates(coords, present, mask, features)
+        frames = motion
         if features.keep_visibility:
-            per_landmark = np.concatenate([per_landmark, visibility[:, subset, None]], axis=2)
-        frames = per_landmark.reshape(len(landmarks), -1)
-        motion = coords[:, subset].reshape(len(landmarks), -1)
+            per_landmark = motion.reshape(len(motion), -1, 3)
+            frames = np.concatenate([per_landmark, visibility[..., None]], axis=2)
+            frames = frames.reshape(len(motion), -1)
     if features.velocities:
-        frames = np.concatenate([frames, _velocities(motion, mask)], axis=1)
+        frames = np.concatenate([frames, _velocities(motion, known & mask[:, None])], axis=1)
     frames[~mask] = 0
     return frames.astype(np.float32), mask
 
@@ -166,53 +173,77 @@ def _point(coords: np.ndarray, name: str) -> np.ndarray:
     return coords[:, LANDMARK_INDEX[name]]
 
 
+def _pair(present: np.ndarray, side_name: str) -> np.ndarray:
+    """True where both the left and the right ``side_name`` landmark are present."""
+    return present[
+        :, [LANDMARK_INDEX[f"left_{side_name}"], LANDMARK_INDEX[f"right_{side_name}"]]
+    ].all(1)
+
+
 def _midpoint(coords: np.ndarray, side_name: str) -> np.ndarray:
     return (_point(coords, f"left_{side_name}") + _point(coords, f"right_{side_name}")) / 2
 
 
-def _reframe(
-    coords: np.ndarray, mask: np.ndarray, representation: str
+def _landmark_coordinates(
+    coords: np.ndarray, present: np.ndarray, mask: np.ndarray, features: FeatureConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``raw`` / ``body_centred`` / ``body_scaled`` x, y, z of the subset, landmark-major.
+
+    Returns:
+        ``(values [T, 3n], known [T, 3n], mask [T])``: missing landmarks hold 0 and are not
+        known; frames without the hips (or, when scaled, the shoulders or a torso) become invalid.
+    """
+    if features.representation != "raw":
+        hips = _midpoint(coords, "hip")
+        coords = coords - hips[:, None, :]
+        mask = mask & _pair(present, "hip")
+    if features.representation == "body_scaled":
+        torso = np.linalg.norm(_midpoint(coords, "shoulder"), axis=-1)
+        usable = _pair(present, "shoulder") & (torso >= _MIN_LENGTH)
+        coords = coords / np.where(usable, torso, 1.0)[:, None, None]
+        mask = mask & usable
+    subset = list(features.landmark_subset)
+    known = np.repeat(present[:, subset], 3, axis=1)
+    values = np.where(known, coords[:, subset].reshape(len(coords), -1), 0.0)
+    return values, known, mask
+
+
+def _direction(
+    coords: np.ndarray, present: np.ndarray, start: str, end: str
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Coordinates ``[T, 33, 3]`` in the frame of ``representation`` (raw, centred or scaled)."""
-    if representation == "raw":
-        return coords, mask
-    hips = _midpoint(coords, "hip")
-    centred = coords - hips[:, None, :]
-    if representation == "body_centred":
-        return centred, mask
-    torso = np.linalg.norm(_midpoint(coords, "shoulder") - hips, axis=-1)
-    usable = torso >= _MIN_LENGTH
-    return centred / np.where(usable, torso, 1.0)[:, None, None], mask & usable
+    """Unit vectors ``[T, 3]`` from ``start`` to ``end``, and where they are known ``[T]``.
+
+    Unknown (0) where either landmark is missing or the two coincide.
+    """
+    i, j = LANDMARK_INDEX[start], LANDMARK_INDEX[end]
+    vector = coords[:, j] - coords[:, i]
+    length = np.linalg.norm(vector, axis=-1)
+    known = present[:, i] & present[:, j] & (length >= _MIN_LENGTH)
+    unit = vector / np.maximum(length, _MIN_LENGTH)[:, None]
+    return np.where(known[:, None], unit, 0.0), known
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    """Unit vectors along the last axis; zero-length vectors stay 0."""
-    length = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return np.where(length >= _MIN_LENGTH, vectors / np.maximum(length, _MIN_LENGTH), 0.0)
-
-
-def _limb_directions(coords: np.ndarray) -> np.ndarray:
-    """``[T, 3 * len(LIMBS)]`` unit direction vectors, limb-major."""
-    directions = [_unit(_point(coords, b) - _point(coords, a)) for a, b in LIMBS.values()]
-    return np.concatenate(directions, axis=1)
-
-
-def _joint_angles(coords: np.ndarray) -> np.ndarray:
-    """``[T, len(JOINT_ANGLES)]`` angles at each vertex, divided by pi; 0 for a degenerate limb."""
-    angles = []
+def _view_robust(coords: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Joint angles / pi, then limb directions: ``(values [T, F], known [T, F])``."""
+    angles, angle_known = [], []
     for a, vertex, b in JOINT_ANGLES.values():
-        u = _unit(_point(coords, a) - _point(coords, vertex))
-        v = _unit(_point(coords, b) - _point(coords, vertex))
+        u, u_known = _direction(coords, present, vertex, a)
+        v, v_known = _direction(coords, present, vertex, b)
+        known = u_known & v_known
         cosine = np.clip((u * v).sum(axis=-1), -1.0, 1.0)
-        degenerate = ~((np.abs(u).sum(-1) > 0) & (np.abs(v).sum(-1) > 0))
-        angles.append(np.where(degenerate, 0.0, np.arccos(cosine) / np.pi))
-    return np.stack(angles, axis=1)
+        angles.append(np.where(known, np.arccos(cosine) / np.pi, 0.0))
+        angle_known.append(known)
+    directions = [_direction(coords, present, a, b) for a, b in LIMBS.values()]
+    values = np.concatenate([np.stack(angles, 1), *(unit for unit, _ in directions)], axis=1)
+    known = np.concatenate(
+        [np.stack(angle_known, 1), *(np.repeat(k[:, None], 3, 1) for _, k in directions)], axis=1
+    )
+    return values, known
 
 
-def _velocities(motion: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Frame-to-frame differences; 0 at the first frame and wherever either frame is invalid."""
+def _velocities(motion: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Frame-to-frame differences; 0 at the first frame and where either value is not known."""
     velocity = np.zeros_like(motion)
-    if len(motion) > 1:
-        both = mask[1:] & mask[:-1]
-        velocity[1:][both] = (motion[1:] - motion[:-1])[both]
+    both = known[1:] & known[:-1]
+    velocity[1:] = np.where(both, motion[1:] - motion[:-1], 0.0)
     return velocity

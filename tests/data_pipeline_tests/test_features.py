@@ -186,3 +186,31 @@ def test_sequence_features_resamples_or_keeps_unknown_rate():
     # Unknown rate (already cut samples): used as-is.
     same, _ = sequence_features(values, mask, None, 30.0)
     np.testing.assert_array_equal(same, values)
+
+
+def test_clip_features_missing_landmarks_give_zero_not_garbage():
+    # An imported COCO-17 set has no heels (in the default subset) and here loses a wrist.
+    landmarks = moving_clip(10).landmarks.copy()
+    heels = [LANDMARK_INDEX["left_heel"], LANDMARK_INDEX["right_heel"]]
+    landmarks[:, heels] = 0
+    landmarks[5:, LANDMARK_INDEX["right_wrist"]] = 0
+    clip = PoseClip(landmarks, np.ones(10, bool), 30.0)
+    centred, mask, names = clip_features(
+        clip, FeatureConfig(representation="body_centred", velocities=True), 30
+    )
+    value = {n: centred[:, i] for i, n in enumerate(names)}
+    # Missing heels stay 0 instead of becoming "minus the hip midpoint"; the frames stay valid.
+    assert mask.all() and all(
+        (value[f"{s}_heel_{c}"] == 0).all()
+        for s in ["left", "right"]
+        for c in ("x", "y", "z", "visibility", "x_vel")
+    )
+    # The wrist's velocity is 0 where it vanishes, not a jump to the origin.
+    wrist_velocity = value["right_wrist_x_vel"]
+    assert (wrist_velocity[5:] == 0).all() and (wrist_velocity[1:5] != 0).all()
+    robust, _, names = clip_features(clip, FeatureConfig(representation="view_robust"), 30)
+    value = {n: robust[:, i] for i, n in enumerate(names)}
+    # Angles and directions that need the missing wrist are 0 from frame 5 on.
+    elbow = value["angle_right_elbow"]
+    assert (elbow[5:] == 0).all() and (elbow[:5] > 0).all()
+    assert (value["direction_right_forearm_x"][5:] == 0).all()
