@@ -32,9 +32,7 @@ import numpy as np
 
 from data_pipeline.errors import ConfigError
 from data_pipeline.resample import rescale_frames
-
-#: Name of the background class a model may be trained with (LabelConfig.neutral_class).
-NEUTRAL = "neutral"
+from data_pipeline.windowing import NEUTRAL
 
 
 @dataclass(frozen=True)
