@@ -1,0 +1,144 @@
+"""The resolved settings of one search: flag > environment variable > default, frozen before work starts."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import asdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from data_pipeline.errors import ConfigError
+
+DEFAULT_NAME = "tennis_stroke_recognition"
+DEFAULT_STORAGE = "sqlite:///studies/optuna.db"
+DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
+DEFAULT_DATA = Path("data/synthetic")
+#: objective name -> Optuna direction. The objective is read from the validation evaluation.
+OBJECTIVES: dict[str, str] = {"val_macro_avg_f1_score": "maximize", "val_loss": "minimize"}
+SAMPLERS = ("tpe", "random", "grid")
+PRUNERS = ("median", "hyperband", "none")
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """Everything one ``python -m search.run`` needs, resolved and validated.
+
+    Args:
+        study: Optuna study name; also the parent MLflow run's name. Defaults to
+            ``tennis_stroke_recognition``.
+        experiment: MLflow experiment name. Defaults to ``tennis_stroke_recognition``.
+        storage: Optuna storage URL. Defaults to ``sqlite:///studies/optuna.db``.
+        tracking_uri: MLflow tracking URI. Defaults to ``sqlite:///mlruns/mlflow.db``.
+        data: data folder; the default one is generated on first use. Defaults to ``data/synthetic``.
+        space: search-space TOML; None means the packaged ``search/default_space.toml``.
+        n_trials: the study ends with this many finished (complete + pruned) trials in total,
+            counting those of earlier runs. Defaults to 50.
+        timeout: seconds after which no new trial starts; None means no limit.
+        epochs: maximum epochs per trial; None means the space's ``epochs`` entry.
+        seed: seed of the sampler; trial ``n`` trains with seed ``seed + n``. Defaults to 0.
+        sampler: ``tpe``, ``random`` or ``grid``. Defaults to ``tpe``.
+        pruner: ``median``, ``hyperband`` or ``none``. Defaults to ``median``.
+        n_startup_trials: finished trials before the median pruner prunes. Defaults to 5.
+        n_warmup_steps: epochs of a trial that are never pruned (median pruner). Defaults to 10.
+        patience: wrap the pruner in ``PatientPruner`` with this patience (epochs); None: no
+            wrapper.
+        objective: ``val_macro_avg_f1_score`` (maximised) or ``val_loss`` (minimised).
+        max_failures: stop after this many trials failed in a row. Defaults to 3.
+        verbose: print per-epoch detail and library logs. Defaults to False.
+    """
+
+    study: str = DEFAULT_NAME
+    experiment: str = DEFAULT_NAME
+    storage: str = DEFAULT_STORAGE
+    tracking_uri: str = DEFAULT_TRACKING_URI
+    data: Path = DEFAULT_DATA
+    space: Path | None = None
+    n_trials: int = 50
+    timeout: float | None = None
+    epochs: int | None = None
+    seed: int = 0
+    sampler: str = "tpe"
+    pruner: str = "median"
+    n_startup_trials: int = 5
+    n_warmup_steps: int = 10
+    patience: int | None = None
+    objective: str = "val_macro_avg_f1_score"
+    max_failures: int = 3
+    verbose: bool = False
+
+    def __post_init__(self) -> None:
+        _check_choice("--objective", self.objective, tuple(OBJECTIVES))
+        _check_choice("--sampler", self.sampler, SAMPLERS)
+        _check_choice("--pruner", self.pruner, PRUNERS)
+        for name in ("n_trials", "max_failures"):
+            if getattr(self, name) < 1:
+                flag = "--" + name.replace("_", "-")
+                raise ConfigError(
+                    f"{flag} must be at least 1, but got {name}={getattr(self, name)}."
+                )
+        for name in ("n_startup_trials", "n_warmup_steps"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, but got {name}={getattr(self, name)}.")
+        if self.epochs is not None and self.epochs < 1:
+            raise ConfigError(f"--epochs must be at least 1, but got epochs={self.epochs}.")
+        if self.patience is not None and self.patience < 1:
+            raise ConfigError(f"--patience must be at least 1, but got patience={self.patience}.")
+        if self.timeout is not None and not self.timeout > 0:
+            raise ConfigError(
+                f"--timeout must be positive seconds, but got timeout={self.timeout}."
+            )
+        if not self.study.strip():
+            raise ConfigError("--study must be a non-empty name, but got ''.")
+
+    @property
+    def direction(self) -> str:
+        """``maximize`` or ``minimize``, from the objective."""
+        return OBJECTIVES[self.objective]
+
+    def as_params(self) -> dict[str, str]:
+        """The settings as strings, for the parent run's record."""
+        return {k: "" if v is None else str(v) for k, v in asdict(self).items()}
+
+
+def _check_choice(flag: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{flag} must be one of {', '.join(choices)}, but got {value!r}.")
+
+
+def add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags every search command shares: study, experiment and the two stores."""
+    parser.add_argument(
+        "--study", default=DEFAULT_NAME, help="Optuna study name (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--experiment", default=DEFAULT_NAME, help="MLflow experiment name (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--storage",
+        default=None,
+        help=f"Optuna storage URL (default: $OPTUNA_STORAGE, else {DEFAULT_STORAGE})",
+    )
+    parser.add_argument(
+        "--tracking-uri",
+        default=None,
+        help=f"MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else {DEFAULT_TRACKING_URI})",
+    )
+
+
+def resolve_stores(
+    args: argparse.Namespace, env: Mapping[str, str] | None = None
+) -> tuple[str, str]:
+    """``(storage, tracking_uri)`` from flag, else environment variable, else default."""
+    env = os.environ if env is None else env
+    storage = args.storage or env.get("OPTUNA_STORAGE") or DEFAULT_STORAGE
+    tracking_uri = args.tracking_uri or env.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    return storage, tracking_uri
+
+
+def prepare_sqlite_folder(url: str) -> None:
+    """Create the folder of a relative or absolute ``sqlite:///`` file so the store can start."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and url[len(prefix) :] not in ("", ":memory:"):
+        Path(url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
