@@ -102,7 +102,7 @@ class VideoInfo:
 
 
 def videos_from_poses(poses_dir: str | Path) -> dict[str, VideoInfo]:
-    """``stem -> VideoInfo`` for every pose cache file in ``poses_dir`` (read from its metadata)."""
+    """``stem -> VideoInfo`` of every pose cache file in ``poses_dir``, from its metadata."""
     videos = {}
     for path in sorted(Path(poses_dir).glob("*.npz")):
         meta = read_pose_meta(path)
@@ -116,7 +116,7 @@ def videos_from_poses(poses_dir: str | Path) -> dict[str, VideoInfo]:
 
 
 def normalise_label(label: str) -> str:
-    """Lower-case ``label`` and collapse runs of white space: `` Slice  Direita`` -> ``slice direita``."""
+    """Lower-case ``label``, collapse white space: `` Slice  Direita`` -> ``slice direita``."""
     return " ".join(str(label).split()).lower()
 
 
@@ -280,7 +280,9 @@ def _video_reference(task: dict, where: str) -> str:
     data = task.get("data") if isinstance(task.get("data"), dict) else {}
     if isinstance(data.get("video"), str) and data["video"]:
         return data["video"]
-    guesses = [v for v in data.values() if isinstance(v, str) and v.lower().endswith(VIDEO_EXTENSIONS)]
+    guesses = [
+        v for v in data.values() if isinstance(v, str) and v.lower().endswith(VIDEO_EXTENSIONS)
+    ]
     if len(guesses) == 1:
         return guesses[0]
     raise DataError(
@@ -326,9 +328,13 @@ def _segments(
 
 
 def _range(
-    frame_range: dict, label: str, where: str, video: VideoInfo | None, annotation_fps: float | None
+    frame_range: dict,
+    label: str,
+    where: str,
+    video: VideoInfo | None,
+    annotation_fps: float | None,
 ) -> tuple[int, int]:
-    """Label Studio's 1-based inclusive ``[start, end]`` -> 0-based ``[start, end)`` in video frames."""
+    """Label Studio's 1-based inclusive ``[start, end]`` -> 0-based ``[start, end)``."""
     start, end = frame_range.get("start"), frame_range.get("end")
     if not isinstance(start, int) or not isinstance(end, int):
         raise DataError(

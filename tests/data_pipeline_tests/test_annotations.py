@@ -152,7 +152,9 @@ def test_load_annotations_no_export_raises(tmp_path: Path) -> None:
 
 def test_load_annotations_annotation_fps_without_videos_raises() -> None:
     with pytest.raises(ConfigError, match="annotation_fps rescales frame numbers"):
-        load_annotations(FIXTURES / "single_annotation.json", labels=LabelConfig(annotation_fps=24))
+        load_annotations(
+            FIXTURES / "single_annotation.json", labels=LabelConfig(annotation_fps=24)
+        )
 
 
 def test_videos_from_poses_reads_fps_and_length(tmp_path: Path) -> None:

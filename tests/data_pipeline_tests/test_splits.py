@@ -34,7 +34,9 @@ def _windows(classes_per_group: list[list[int]]) -> tuple[np.ndarray, np.ndarray
     ),
     seed=st.integers(0, 2**31 - 1),
 )
-def test_split_groups_no_group_in_two_splits(classes_per_group: list[list[int]], seed: int) -> None:
+def test_split_groups_no_group_in_two_splits(
+    classes_per_group: list[list[int]], seed: int
+) -> None:
     groups, y = _windows(classes_per_group)
     split = split_groups(groups, y, n_classes=3, config=SplitConfig(seed=seed))
     parts = [set(groups[split.train]), set(groups[split.val]), set(groups[split.test])]
@@ -77,11 +79,14 @@ def test_split_groups_deterministic_for_a_seed() -> None:
 def test_split_groups_too_few_groups_says_how_many_are_needed() -> None:
     groups, y = _windows([[0], [1]])
     # Two clips cannot fill train, val and test: the message gives the number needed.
-    with pytest.raises(DataError, match=r"needs at least 3 groups \(one each for train, val and test\), but the data has 2"):
+    message = r"needs at least 3 groups \(one each .*\), but the data has 2"
+    with pytest.raises(DataError, match=message):
         split_groups(groups, y, n_classes=2, config=SplitConfig())
 
 
-@pytest.mark.parametrize(("n_groups", "expected"), [(3, (1, 1, 1)), (4, (2, 1, 1)), (20, (14, 3, 3))])
+@pytest.mark.parametrize(
+    ("n_groups", "expected"), [(3, (1, 1, 1)), (4, (2, 1, 1)), (20, (14, 3, 3))]
+)
 def test_split_sizes_users_fractions(n_groups: int, expected: tuple[int, int, int]) -> None:
     # 15 % / 15 % of the groups, at least one each, the rest for train.
     assert split_sizes(n_groups, SplitConfig()) == expected

@@ -1,0 +1,290 @@
+"""``Dataset``: a data folder opened once, windowed many times, each result cached.
+
+A search asks for the same window size again and again, so :meth:`Dataset.windows` keeps every
+result in memory (per ``Dataset`` object) and on disk (one ``.npz`` per settings, shared by
+processes and runs). The disk key is the sha256 of the data fingerprint and every setting that
+shapes the result (window, features, labels, split, :data:`CACHE_VERSION`); a changed input
+file changes the fingerprint, so a stale file is never read. Writes are atomic.
+
+Cache folder: ``cache_dir`` if given, else ``<data>/.cache/windows``, else (read-only data
+folder) ``~/.cache/stroke-search/windows``.
+
+Example:
+    >>> from data_pipeline.config import WindowConfig
+    >>> ds = Dataset.open("data/synthetic")  # doctest: +SKIP
+    >>> data = ds.windows(WindowConfig(window_size=45, overlap=15))  # doctest: +SKIP
+    >>> data.X.shape, data.class_names  # doctest: +SKIP
+    ((1234, 45, 60), ('backhand', 'fronthand', 'serve'))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from data_pipeline import layout
+from data_pipeline._io import atomic_write
+from data_pipeline._sources import ClipInfo
+from data_pipeline._sources import ClipSource
+from data_pipeline._sources import SequenceSource
+from data_pipeline.config import FeatureConfig
+from data_pipeline.config import LabelConfig
+from data_pipeline.config import SplitConfig
+from data_pipeline.config import WindowConfig
+from data_pipeline.errors import ConfigError
+from data_pipeline.errors import DataError
+from data_pipeline.splits import class_weights
+from data_pipeline.splits import group_folds
+from data_pipeline.splits import split_groups
+from data_pipeline.windowed import SplitIndices
+from data_pipeline.windowed import WindowedData
+
+logger = logging.getLogger(__name__)
+
+#: Bump when windowing, labelling or splitting changes, so old cache files are not reused.
+CACHE_VERSION = 1
+_CACHE_SUBDIR = Path(".cache") / "windows"
+_USER_CACHE = Path("~/.cache/stroke-search/windows")
+
+
+class Dataset:
+    """A clip folder (poses + annotations) or a sequence folder, ready to be windowed.
+
+    Use :meth:`open`; see ``data_pipeline.layout`` for the two folder layouts.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        source: ClipSource | SequenceSource,
+        *,
+        labels: LabelConfig,
+        split: SplitConfig,
+        cache_dir: Path,
+        fingerprint: str,
+    ) -> None:
+        self.path = path
+        self.labels = labels
+        self.split_config = split
+        self.cache_dir = cache_dir
+        self.fingerprint = fingerprint
+        self._source = source
+        self._memory: dict[str, WindowedData] = {}
+        self._last: WindowedData | None = None
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path,
+        *,
+        labels: LabelConfig = LabelConfig(),
+        split: SplitConfig = SplitConfig(),
+        cache_dir: Path | None = None,
+    ) -> Dataset:
+        """Read a data folder's index (pose metadata, annotations, groups), not its poses yet.
+
+        Args:
+            path: the data folder.
+            labels: label mapping, serve switch, neutral class, annotation fps.
+            split: split fractions, seed and grouping key.
+            cache_dir: where window caches go. None picks ``<path>/.cache/windows``, or
+                ``~/.cache/stroke-search/windows`` when the data folder is read-only.
+
+        Raises:
+            DataError: the folder is missing, holds no clips, or its annotations are unusable.
+        """
+        path = Path(path)
+        if not path.is_dir():
+            raise DataError(
+                f"data folder {path} does not exist; pass --data DIR, or run "
+                "`python -m data_pipeline synth --out DIR` to generate one."
+            )
+        source: ClipSource | SequenceSource
+        if layout.is_sequence_folder(path):
+            source = SequenceSource(path)
+        else:
+            source = ClipSource(path, labels)
+        for clip_id in source.clip_ids:
+            source.group_of(clip_id, split.group_by)  # fail now, not in the middle of a search
+        return cls(
+            path, source, labels=labels, split=split,
+            cache_dir=_cache_dir(path, cache_dir), fingerprint=fingerprint(path),
+        )
+
+    @property
+    def kind(self) -> str:
+        """``clips`` or ``sequences``."""
+        return self._source.kind
+
+    @property
+    def clip_ids(self) -> tuple[str, ...]:
+        """Clip stems (clip folder) or group names (sequence folder), sorted."""
+        return self._source.clip_ids
+
+    @property
+    def clips(self) -> dict[str, ClipInfo]:
+        """Per-clip file, fps, length and annotation; empty for a sequence folder."""
+        return dict(self._source.clips) if isinstance(self._source, ClipSource) else {}
+
+    @property
+    def sequences(self) -> SequenceSource | None:
+        """The arrays of a sequence folder; None for a clip folder."""
+        return self._source if isinstance(self._source, SequenceSource) else None
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """Classes every ``windows()`` result uses, in model output order."""
+        return self._source.class_names
+
+    def handedness(self, clip_id: str) -> str:
+        """``left``, ``right`` or ``unknown``: groups.toml, else the annotation, else inferred."""
+        return self._source.handedness(clip_id)[0]
+
+    def handedness_source(self, clip_id: str) -> str:
+        """Where :meth:`handedness` came from: ``groups.toml``, ``annotation`` or ``inferred``."""
+        return self._source.handedness(clip_id)[1]
+
+    def admissible_window_range(self, reference_fps: float = 30.0) -> tuple[int, int]:
+        """``(1, longest clip or sample length in reference frames)``: window sizes that fit."""
+        return 1, self._source.max_length(reference_fps)[0]
+
+    def windows(
+        self, window: WindowConfig, features: FeatureConfig = FeatureConfig()
+    ) -> WindowedData:
+        """Windowed, labelled, split data for these settings (cached; see the module docstring).
+
+        Raises:
+            ConfigError: the window is longer than every clip (the message names the longest).
+            DataError: no window qualifies as a sample, or too few groups to split.
+        """
+        key = self._key(window, features)
+        data = self._memory.get(key) or self._read_cache(key, window, features)
+        if data is None:
+            data = self._build(window, features)
+            self._write_cache(key, data)
+        self._memory[key] = self._last = data
+        return data
+
+    def group_folds(
+        self, k: int, seed: int, data: WindowedData | None = None
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Grouped K-fold ``(train, val)`` window indices over the non-test windows of ``data``.
+
+        Args:
+            k: number of folds (``--cv K``).
+            seed: seed of the fold assignment.
+            data: windows from :meth:`windows`; None uses the most recent result.
+        """
+        data = data or self._last
+        if data is None:
+            raise ConfigError("group_folds needs windows: call Dataset.windows(...) first.")
+        pool = np.sort(np.concatenate([data.split.train, data.split.val]))
+        return group_folds(data.groups, data.y, pool, k=k, seed=seed)
+
+    def _key(self, window: WindowConfig, features: FeatureConfig) -> str:
+        settings = {
+            "version": CACHE_VERSION, "fingerprint": self.fingerprint,
+            "window": dataclasses.asdict(window), "features": dataclasses.asdict(features),
+            "labels": dataclasses.asdict(self.labels),
+            "split": dataclasses.asdict(self.split_config),
+        }
+        return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:32]
+
+    def _build(self, window: WindowConfig, features: FeatureConfig) -> WindowedData:
+        raw = self._source.build(window, features)
+        if not len(raw.labels):
+            raise DataError(
+                f"no window of {window.window_size} frames (overlap {window.overlap}) qualifies "
+                f"as a sample in {self.path} under min_coverage={window.min_coverage}; lower "
+                "--window-size or min_coverage, or enable the neutral class."
+            )
+        class_index = {name: i for i, name in enumerate(raw.class_names)}
+        y = np.array([class_index[label] for label in raw.labels], dtype=np.int64)
+        group_by = self.split_config.group_by
+        groups = np.array([self._source.group_of(c, group_by) for c in raw.clips])
+        split = split_groups(groups, y, n_classes=len(raw.class_names), config=self.split_config)
+        return WindowedData(
+            X=raw.X, y=y, mask=raw.mask, groups=groups, class_names=raw.class_names,
+            feature_names=raw.feature_names, split=split,
+            class_weights=class_weights(y[split.train], raw.class_names), window=window,
+            features=features, labels=self.labels, fingerprint=self.fingerprint,
+            split_rule=self.split_config.rule,
+        )
+
+    def _read_cache(
+        self, key: str, window: WindowConfig, features: FeatureConfig
+    ) -> WindowedData | None:
+        path = self.cache_dir / f"{key}.npz"
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                meta = json.loads(str(f["meta"]))
+                arrays = {name: f[name] for name in f.files if name != "meta"}
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError) as exc:
+            logger.warning("ignoring unreadable window cache %s (%s); rebuilding", path, exc)
+            return None
+        logger.info("windows read from cache %s", path)
+        return WindowedData(
+            X=arrays["X"], y=arrays["y"], mask=arrays["mask"], groups=arrays["groups"],
+            class_names=tuple(meta["class_names"]), feature_names=tuple(meta["feature_names"]),
+            split=SplitIndices(arrays["train"], arrays["val"], arrays["test"]),
+            class_weights=meta["class_weights"], window=window, features=features,
+            labels=self.labels, fingerprint=self.fingerprint, split_rule=meta["split_rule"],
+        )
+
+    def _write_cache(self, key: str, data: WindowedData) -> None:
+        meta = {
+            "class_names": data.class_names, "feature_names": data.feature_names,
+            "class_weights": data.class_weights, "split_rule": data.split_rule,
+        }
+        buffer = io.BytesIO()
+        np.savez(
+            buffer, X=data.X, y=data.y, mask=data.mask, groups=data.groups,
+            train=data.split.train, val=data.split.val, test=data.split.test,
+            meta=np.array(json.dumps(meta)),
+        )
+        with atomic_write(self.cache_dir / f"{key}.npz") as handle:
+            handle.write(buffer.getbuffer())
+
+
+def fingerprint(path: str | Path) -> str:
+    """sha256 over the names and bytes of a data folder's inputs, in sorted name order.
+
+    Inputs: ``poses/*.npz``, ``annotations/*.json``, ``groups.toml`` and ``sequences.npz``.
+    Videos are not read (the pose files record their hash) and caches are not inputs.
+    """
+    path = Path(path)
+    files = sorted(
+        [*path.glob(f"{layout.POSES_DIR}/*.npz"), *path.glob(f"{layout.ANNOTATIONS_DIR}/*.json"),
+         path / layout.GROUPS_FILE, path / layout.SEQUENCES_FILE]
+    )
+    digest = hashlib.sha256()
+    for file in files:
+        if file.is_file():
+            digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(file.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _cache_dir(path: Path, requested: Path | None) -> Path:
+    """The window cache folder: ``requested``, else in the data folder if writable, else home."""
+    if requested is not None:
+        return Path(requested)
+    local = path / _CACHE_SUBDIR
+    try:
+        local.mkdir(parents=True, exist_ok=True)
+        if os.access(local, os.W_OK):
+            return local
+    except OSError:
+        pass
+    fallback = _USER_CACHE.expanduser()
+    logger.info("data folder %s is read-only; caching windows in %s", path, fallback)
+    return fallback
