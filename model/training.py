@@ -54,6 +54,8 @@ class TrainResult:
         epochs_trained: epochs actually run (early stopping included).
         training_time_seconds: wall time of ``fit``.
         class_weights: class name -> weight used in the loss.
+        train_index: window indices trained on.
+        val_index: window indices validated on (early stopping, LR decay).
     """
 
     model: keras.Model
@@ -62,6 +64,8 @@ class TrainResult:
     epochs_trained: int
     training_time_seconds: float
     class_weights: dict[str, float]
+    train_index: np.ndarray
+    val_index: np.ndarray
 
     def final(self, name: str) -> float:
         """Value of curve ``name`` at the best epoch: the ``final_*`` metrics follow the weights.
@@ -148,6 +152,8 @@ def train_model(
         epochs_trained=len(recorder.history["loss"]),
         training_time_seconds=elapsed,
         class_weights=weights,
+        train_index=train,
+        val_index=val,
     )
 
 
