@@ -103,8 +103,8 @@ class Dataset:
         path = Path(path)
         if not path.is_dir():
             raise DataError(
-                f"data folder {path} does not exist; pass --data DIR, or run "
-                "`python -m data_pipeline synth --out DIR` to generate one."
+                f"data folder {path} does not exist; check the path, or run "
+                f"`python -m data_pipeline synth --out {path}` to generate one."
             )
         source: ClipSource | SequenceSource
         if layout.is_sequence_folder(path):
