@@ -62,7 +62,9 @@ def test_inspect_drop_serve_and_neutral_change_the_classes(
     assert report["classes"] == ["backhand", "fronthand", "neutral"]
 
 
-def test_inspect_text_output_is_a_table(clip_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_inspect_text_output_is_a_table(
+    clip_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["inspect", str(clip_dir), "--window-size", "30", "--overlap", "10"]) == 0
     out = capsys.readouterr().out
     # The text report names the clips, the per-class stroke lengths and the window table.
