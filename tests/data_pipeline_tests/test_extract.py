@@ -12,6 +12,7 @@ import pytest
 
 from data_pipeline.__main__ import main
 from data_pipeline.errors import ConfigError
+from data_pipeline.errors import DataError
 from data_pipeline.extract import extract_video
 from data_pipeline.extract import extract_videos
 from data_pipeline.landmarks import LANDMARK_INDEX
@@ -19,7 +20,11 @@ from data_pipeline.pose_cache import PoseClip
 from data_pipeline.pose_cache import load_pose_clip
 from data_pipeline.pose_cache import read_pose_meta
 from data_pipeline.pose_cache import save_pose_clip
+from data_pipeline.pose_model import ENV_VAR
+from data_pipeline.pose_model import OFFICIAL_SHA256
+from data_pipeline.pose_model import ensure_official_model
 from data_pipeline.pose_model import file_sha256
+from data_pipeline.pose_model import resolve_pose_model
 from tests.data_pipeline_tests.videos import FACE_BOX
 from tests.data_pipeline_tests.videos import NOSE
 from tests.data_pipeline_tests.videos import write_astronaut_video
@@ -198,3 +203,57 @@ def test_extract_command_without_videos_exits_with_one_line(
     # A usage error: exit 2, one line naming the folder, no traceback.
     assert code == 2
     assert err.count("\n") == 1 and "holds no video" in err and "Traceback" not in err
+
+
+def test_resolve_pose_model_prefers_flag_then_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flag, env = tmp_path / "flag.task", tmp_path / "env.task"
+    flag.write_bytes(b"a")
+    env.write_bytes(b"b")
+    monkeypatch.setenv(ENV_VAR, str(env))
+    # --pose-model wins over POSE_LANDMARKER_MODEL, which wins over the user cache.
+    assert resolve_pose_model(flag) == flag
+    assert resolve_pose_model(None) == env
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "missing.task"))
+    with pytest.raises(ConfigError, match="POSE_LANDMARKER_MODEL points to .*missing.task"):
+        resolve_pose_model(None)
+
+
+def test_resolve_pose_model_uses_the_checked_user_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cached = tmp_path / "stroke-search" / "pose_landmarker_full.task"
+    cached.parent.mkdir()
+    cached.write_bytes(b"tampered")
+    # A cached official bundle with the wrong hash is refused, never silently replaced.
+    with pytest.raises(ConfigError, match="has sha256 .* expected " + OFFICIAL_SHA256):
+        resolve_pose_model(None)
+    assert cached.read_bytes() == b"tampered"
+
+
+def test_ensure_official_model_downloads_once_and_verifies(tmp_path: Path) -> None:
+    source = tmp_path / "published.task"
+    source.write_bytes(b"model bytes" * 1000)
+    digest = file_sha256(source)
+    target = tmp_path / "cache" / "model.task"
+    # A file:// URL stands in for the download server (tests never touch the network).
+    assert ensure_official_model(target, url=source.as_uri(), sha256=digest) == target
+    assert target.read_bytes() == source.read_bytes()
+    source.unlink()
+    # The second call uses the verified copy and does not download again.
+    assert ensure_official_model(target, url=source.as_uri(), sha256=digest) == target
+
+
+def test_ensure_official_model_keeps_nothing_of_a_bad_download(tmp_path: Path) -> None:
+    source = tmp_path / "published.task"
+    source.write_bytes(b"corrupted in transit")
+    target = tmp_path / "cache" / "model.task"
+    with pytest.raises(DataError, match="has sha256 .*nothing was saved"):
+        ensure_official_model(target, url=source.as_uri(), sha256="0" * 64)
+    with pytest.raises(DataError, match="could not download"):
+        ensure_official_model(target, url=(tmp_path / "gone").as_uri(), sha256="0" * 64)
+    # Neither the final file nor a temporary one is left behind.
+    assert list(target.parent.iterdir()) == []
