@@ -1,0 +1,325 @@
+"""Optuna storage: URL checks, credential redaction, SQLite set-up and clear storage errors.
+
+Local runs keep the DESIGN.md default ``sqlite:///studies/optuna.db``. Several worker processes
+write it at once, so every SQLite connection runs in WAL mode with a busy timeout and opens its
+write transactions with ``BEGIN IMMEDIATE``: ``benchmarks/bench_sqlite_stress.py`` measured the
+default set-up failing with "database is locked" and this one with none (numbers in
+``docs/production.md``). Optuna's journal file storage was measured too; SQLite won because it
+also gives heartbeats (journal storages have none) and one file that the dashboards read.
+
+Example:
+    >>> redact_url("postgresql://optuna:s3cret@db.example:5432/optuna")
+    'postgresql://optuna:***@db.example:5432/optuna'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import logging
+import re
+import sqlite3
+import warnings
+from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import sqlalchemy
+import sqlalchemy.exc
+from sqlalchemy.engine import URL
+from sqlalchemy.engine import make_url
+
+from data_pipeline.errors import ConfigError
+from data_pipeline.errors import ProjectError
+
+#: SQLAlchemy back-ends Optuna's RDB storage supports, with the driver we install for each.
+BACKENDS: dict[str, str] = {"sqlite": "pysqlite", "postgresql": "psycopg2", "mysql": "pymysql"}
+#: Tables every Optuna RDB storage has; a database with tables but none of these is foreign.
+OPTUNA_TABLES = frozenset({"studies", "trials", "version_info"})
+#: Study names: what the MLflow UI search box and file systems take without quoting.
+STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+_CREDENTIALS = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^\s:/@]+:)(?P<secret>[^\s@/]+)(?=@)")
+_QUERY_SECRET = re.compile(r"(?P<head>[?&](?:password|passwd|pwd)=)(?P<secret>[^&\s]+)", re.I)
+
+
+class StorageError(ProjectError):
+    """The study store cannot be used: unreachable, read-only, full, corrupted or foreign."""
+
+
+@dataclass(frozen=True)
+class HeartbeatConfig:
+    """Heartbeats of RDB storages: a trial whose worker stops beating is failed and retried.
+
+    Args:
+        interval: Seconds between two heartbeats of a running trial. Defaults to `30`.
+        grace_period: Seconds without a heartbeat after which any worker fails the trial.
+            Defaults to `120`.
+        max_retry: How many times a failed-by-heartbeat trial's parameters are run again.
+            Defaults to `1`.
+    """
+
+    interval: int = 30
+    grace_period: int = 120
+    max_retry: int = 1
+
+    def __post_init__(self) -> None:
+        if self.interval < 1 or self.grace_period <= self.interval:
+            raise ConfigError(
+                "--heartbeat-interval must be at least 1 s and --grace-period longer than it, "
+                f"but got interval={self.interval}, grace_period={self.grace_period}; "
+                "use e.g. --heartbeat-interval 30 --grace-period 120."
+            )
+        if self.max_retry < 0:
+            raise ConfigError(f"max_retry must be at least 0, but got {self.max_retry=}.")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password replaced by ``***``: the only form logs, params and tags see."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (sqlalchemy.exc.ArgumentError, ValueError):
+        return redact_text(url)
+
+
+def redact_text(text: str) -> str:
+    """Replace every ``scheme://user:password@`` and ``?password=`` secret in ``text``."""
+    text = _CREDENTIALS.sub(r"\g<head>***", text)
+    return _QUERY_SECRET.sub(r"\g<head>***", text)
+
+
+class RedactingFilter(logging.Filter):
+    """Logging filter that removes credentials from every record's message and arguments."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact_text(record.getMessage())
+        record.args = None
+        return True
+
+
+def install_log_redaction() -> None:
+    """Redact credentials in everything the root logger's handlers print (idempotent)."""
+    logging.basicConfig()
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())
+
+
+def normalize_storage_url(url: str) -> URL:
+    """Parse ``--storage`` and pin the installed driver; typos get a message with the fix.
+
+    Raises:
+        ConfigError: unparsable URL, unknown back-end, or an SQLite URL without a file.
+    """
+    hint = "e.g. sqlite:///studies/optuna.db or postgresql://USER:PASSWORD@HOST:5432/DATABASE"
+    try:
+        parsed = make_url(url)
+    except sqlalchemy.exc.ArgumentError:
+        guess = f" (did you mean sqlite:///{url}?)" if "://" not in url else ""
+        raise ConfigError(
+            f"--storage {redact_text(url)!r} is not a database URL{guess}; "
+            f"give SCHEME://..., {hint}."
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend not in BACKENDS:
+        close = difflib.get_close_matches(backend, list(BACKENDS) + ["postgres"], n=1, cutoff=0.5)
+        suggestion = "postgresql" if close == ["postgres"] else (close[0] if close else None)
+        did_you_mean = f" Did you mean {suggestion}://...?" if suggestion else ""
+        raise ConfigError(
+            f"--storage scheme {backend!r} is not supported; use one of "
+            f"{', '.join(BACKENDS)} ({hint}).{did_you_mean}"
+        )
+    if backend == "sqlite":
+        if parsed.host:
+            raise ConfigError(
+                f"--storage {url!r} names host {parsed.host!r}: an SQLite URL has three slashes "
+                f"before a relative path (sqlite:///{parsed.host}/{parsed.database}) "
+                "and four before an absolute one."
+            )
+        if not parsed.database or parsed.database == ":memory:":
+            raise ConfigError(
+                f"--storage {url!r} is an in-memory database that no worker or resume can "
+                "see; give a file, e.g. sqlite:///studies/optuna.db."
+            )
+    if "+" not in parsed.drivername:
+        parsed = parsed.set(drivername=f"{backend}+{BACKENDS[backend]}")
+    return parsed
+
+
+def validate_study_name(name: str) -> str:
+    """Return ``name`` if it is a safe study name, else raise a ConfigError that shows one."""
+    if not STUDY_NAME.fullmatch(name):
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_.-")[:128] or "my_study"
+        raise ConfigError(
+            f"--study {name!r} must be 1-128 letters, digits, '_', '.' or '-' starting with a "
+            f"letter or digit (it names MLflow runs, UI filters and folders); try --study {safe}."
+        )
+    return name
+
+
+def sqlite_path(url: URL) -> Path | None:
+    """The database file of an SQLite URL, ``None`` for other back-ends."""
+    return Path(url.database) if url.get_backend_name() == "sqlite" and url.database else None
+
+
+def engine_kwargs(url: URL, *, busy_timeout: float = 60.0) -> dict[str, Any]:
+    """SQLAlchemy engine arguments: SQLite waits ``busy_timeout`` s for a lock; others ping."""
+    if url.get_backend_name() == "sqlite":
+        # isolation_level=None: pysqlite must not open transactions itself; _begin_immediate does.
+        return {"connect_args": {"timeout": busy_timeout, "isolation_level": None}}
+    return {"pool_pre_ping": True}
+
+
+def install_sqlite_locking(engine: sqlalchemy.Engine) -> None:
+    """WAL journal and ``BEGIN IMMEDIATE`` on every connection of an SQLite ``engine``.
+
+    ``BEGIN IMMEDIATE`` takes the write lock when a transaction starts, so the busy timeout
+    applies; a deferred transaction that reads first and then writes fails at once with
+    "database is locked" when another process wrote in between.
+    """
+    sqlalchemy.event.listen(engine, "connect", _sqlite_pragmas)
+    sqlalchemy.event.listen(engine, "begin", _begin_immediate)
+    engine.dispose()  # connections opened before the listeners existed are not reused
+
+
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _begin_immediate(connection: sqlalchemy.Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def check_sqlite_file(path: Path, shown_url: str) -> None:
+    """Refuse a study file that cannot work: folder not writable, not SQLite, foreign, damaged.
+
+    Raises:
+        StorageError: with what was found and how to fix it.
+    """
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / f".{path.name}.probe", "wb") as probe:
+            probe.write(b"probe")
+        (folder / f".{path.name}.probe").unlink()
+    except OSError as exc:
+        raise StorageError(
+            f"cannot write the study folder {folder}/ for --storage {shown_url} "
+            f"({exc.strerror}); make it writable, free space, or pass --storage with "
+            "another path or a PostgreSQL URL. The database was not touched."
+        ) from None
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+            check = db.execute("PRAGMA quick_check").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise StorageError(
+            f"{path} (--storage {shown_url}) is not a readable SQLite database ({exc}): it is "
+            f"corrupted or another kind of file. Move it aside (mv {path} {path}.bad) to start "
+            "a new study store, restore a backup, or pass another --storage."
+        ) from None
+    _refuse_foreign(tables, f"{path} (--storage {shown_url}) is an SQLite database but")
+    if check != "ok":
+        raise StorageError(
+            f"{path} (--storage {shown_url}) is damaged (PRAGMA quick_check: {check}). "
+            f"Restore a backup, or move it aside (mv {path} {path}.bad) and start again."
+        )
+
+
+def _refuse_foreign(tables: set[str], where: str) -> None:
+    if tables and not OPTUNA_TABLES & tables:
+        kind = " (it looks like MLflow's tracking database)" if "experiments" in tables else ""
+        raise StorageError(
+            f"{where} not an Optuna study store{kind}: it holds tables "
+            f"{', '.join(sorted(tables)[:6])}. Optuna and MLflow must never share a database; "
+            "pass --storage sqlite:///studies/optuna.db or another new file or database."
+        )
+
+
+def open_storage(
+    url: str,
+    *,
+    heartbeat: HeartbeatConfig | None = None,
+    on_stale: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None,
+    create_schema: bool = True,
+) -> optuna.storages.RDBStorage:
+    """Open (and on first use create) the study store behind ``--storage``.
+
+    Args:
+        url: The storage URL; credentials are kept out of every message.
+        heartbeat: Heartbeat settings; ``None`` runs without heartbeats. Defaults to `None`.
+        on_stale: Called by Optuna with each trial it failed for a missing heartbeat.
+        create_schema: Create missing tables; workers pass ``False`` because the parent
+            created them once (concurrent first-time creation races). Defaults to `True`.
+
+    Raises:
+        ConfigError: a malformed URL. StorageError: a store that cannot be used.
+    """
+    parsed = normalize_storage_url(url)
+    shown = redact_url(url)
+    path = sqlite_path(parsed)
+    if path is not None:
+        check_sqlite_file(path, shown)
+    with storage_errors(shown), warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if path is None and create_schema:
+            engine = sqlalchemy.create_engine(parsed, **engine_kwargs(parsed))
+            try:
+                tables = set(sqlalchemy.inspect(engine).get_table_names())
+            finally:
+                engine.dispose()
+            _refuse_foreign(tables, f"--storage {shown} is a database but")
+        storage = optuna.storages.RDBStorage(
+            parsed.render_as_string(hide_password=False),
+            engine_kwargs=engine_kwargs(parsed),
+            heartbeat_interval=heartbeat.interval if heartbeat else None,
+            grace_period=heartbeat.grace_period if heartbeat else None,
+            heartbeat_stale_trial_callback=on_stale if heartbeat else None,
+            skip_table_creation=not create_schema,
+        )
+        if path is not None:
+            install_sqlite_locking(storage.engine)
+    return storage
+
+
+@contextlib.contextmanager
+def storage_errors(shown_url: str) -> Iterator[None]:
+    """Turn database failures into one-line StorageErrors naming the store and the fix."""
+    try:
+        yield
+    except sqlalchemy.exc.OperationalError as exc:
+        raise StorageError(_explain(str(exc.orig or exc), shown_url)) from None
+    except sqlalchemy.exc.DatabaseError as exc:
+        raise StorageError(
+            f"study store --storage {shown_url} failed: {redact_text(str(exc.orig or exc))}"
+        ) from None
+    except RuntimeError as exc:
+        if "schema" not in str(exc) and "optuna storage upgrade" not in str(exc):
+            raise
+        raise StorageError(
+            f"--storage {shown_url} was written by another Optuna version ({exc}); run "
+            f"'optuna storage upgrade --storage URL' or use a new store."
+        ) from None
+
+
+def _explain(message: str, shown_url: str) -> str:
+    message = redact_text(message).strip().splitlines()[0]
+    lowered = message.lower()
+    if "disk is full" in lowered or "no space" in lowered:
+        fix = "free disk space; SQLite rolled the last write back, so the store is intact"
+    elif "readonly" in lowered or "read-only" in lowered:
+        fix = "make the file and its folder writable; nothing was written"
+    elif "locked" in lowered:
+        fix = "another program holds a long write lock on it; stop it or use PostgreSQL"
+    elif "connect" in lowered or "could not translate host" in lowered:
+        fix = "check that the server runs and that host, port, user and database are right"
+    else:
+        fix = "check the server or file named above"
+    return f"study store --storage {shown_url} failed: {message}; {fix}."

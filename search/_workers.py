@@ -1,0 +1,229 @@
+"""``--workers N``: N worker processes on one study, and the trial loop every worker runs.
+
+The parent process prepares everything that must exist once (database schema, study, MLflow
+experiment and parent run; concurrent first-time creation races), then starts N processes with
+``spawn`` (Keras and TensorFlow state is process-global and not fork-safe). Each worker limits
+TensorFlow to ``max(1, cores // N)`` threads, opens the same study, gets its own sampler seed
+(``seed + 7919 * worker``, recorded on its trials) and runs :func:`optimize_until`.
+
+Workers run in their own process group, so a terminal's Ctrl-C reaches the parent only; the
+parent forwards SIGINT and SIGTERM to every worker, waits for them to fail and close their
+running trials, and exits 130 (SIGINT) or 143 (SIGTERM). Re-running the same command resumes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import fcntl
+import multiprocessing
+import os
+import signal
+import sys
+import time
+import zlib
+from collections.abc import Callable
+from collections.abc import Iterator
+from collections.abc import Sequence
+from types import FrameType
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from data_pipeline.errors import ProjectError
+from search._recovery import fail_stale_trials
+from search._recovery import mark_owner
+from search._storage import normalize_storage_url
+from search._storage import sqlite_path
+
+EXIT_SIGINT, EXIT_SIGTERM = 130, 143
+SEED_STRIDE = 7919
+_FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--workers``, for ``python -m search.run``."""
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes on this machine, sharing the study and the cores; run the same "
+        "command on other machines with a PostgreSQL --storage to add more (default: %(default)s)",
+    )
+
+
+def threads_per_worker(n_workers: int, cores: int | None = None) -> int:
+    """TensorFlow threads for each of ``n_workers`` processes: ``max(1, cores // n_workers)``."""
+    return max(1, (cores or os.cpu_count() or 1) // n_workers)
+
+
+def limit_tf_threads(n_threads: int) -> None:
+    """Cap TensorFlow's intra- and inter-op thread pools; call before TensorFlow runs an op."""
+    import tensorflow as tf  # noqa: PLC0415 - workers only
+
+    tf.config.threading.set_intra_op_parallelism_threads(n_threads)
+    tf.config.threading.set_inter_op_parallelism_threads(n_threads)
+
+
+@contextlib.contextmanager
+def study_lock(study: optuna.Study) -> Iterator[Callable[[], None]]:
+    """Hold a lock shared by every worker of ``study`` (also on other machines for PostgreSQL).
+
+    Yields a ``release`` function that ends the lock early (idempotent). SQLite studies lock a
+    ``<file>.lock`` beside the database, PostgreSQL ones take an advisory lock.
+    """
+    url = getattr(getattr(study._storage, "_backend", study._storage), "url", "")
+    parsed = normalize_storage_url(url) if url else None
+    path = sqlite_path(parsed) if parsed else None
+    released = False
+    if path is not None:
+        handle = open(f"{path}.lock", "a")  # noqa: SIM115 - closed by release()
+        fcntl.flock(handle, fcntl.LOCK_EX)
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                fcntl.flock(handle, fcntl.LOCK_UN)
+                handle.close()
+
+    elif parsed is not None and parsed.get_backend_name() == "postgresql":
+        backend = study._storage._backend  # type: ignore[attr-defined]
+        connection = backend.engine.connect()
+        key = zlib.crc32(study.study_name.encode())
+        connection.exec_driver_sql(f"SELECT pg_advisory_lock({key})")
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                connection.exec_driver_sql(f"SELECT pg_advisory_unlock({key})")
+                connection.close()
+
+    else:
+
+        def release() -> None:
+            pass
+
+    try:
+        yield release
+    finally:
+        release()
+
+
+def optimize_until(
+    study: optuna.Study,
+    objective: Callable[[optuna.Trial], float],
+    *,
+    n_trials: int,
+    timeout: float | None = None,
+    callbacks: Sequence[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = (),
+    should_stop: Callable[[], bool] = lambda: False,
+    owner: dict[str, Any] | None = None,
+    poll: float = 2.0,
+) -> int:
+    """Run trials until the study holds exactly ``n_trials`` finished (complete + pruned) ones.
+
+    Under :func:`study_lock`, a worker counts finished and running trials and asks for a new
+    one only while they fall short of ``n_trials``; the lock is released as soon as the trial
+    exists. A worker that finds the rest running waits, failing stale trials (a dead worker's)
+    so that their retries run. Returns how many trials this process ran.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    ran = 0
+    while not should_stop() and (deadline is None or time.monotonic() < deadline):
+        with study_lock(study) as release:
+            fail_stale_trials(study)
+            finished = len(study.get_trials(deepcopy=False, states=_FINISHED))
+            running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+            if finished >= n_trials:
+                break
+            if finished + running < n_trials:
+
+                def owned(trial: optuna.Trial) -> float:
+                    mark_owner(trial, **(owner or {}))
+                    release()
+                    return objective(trial)
+
+                study.optimize(owned, n_trials=1, callbacks=list(callbacks), catch=(Exception,))
+                ran += 1
+                continue
+        time.sleep(poll)
+    return ran
+
+
+def _worker_main(config: Any, index: int, n_threads: int) -> None:
+    """Entry point of one spawned worker: own process group, limited threads, the trial loop."""
+    os.setpgid(0, 0)  # Ctrl-C in a terminal reaches the parent, which forwards it once
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    limit_tf_threads(n_threads)
+    sys.exit(_run_worker(config, index))
+
+
+def _run_worker(config: Any, index: int) -> int:
+    from search._progress import StudyFailed  # noqa: PLC0415 - heavy; workers only
+    from search._runner import open_session  # noqa: PLC0415
+    from search._runner import run_study  # noqa: PLC0415
+    from search._study import make_sampler  # noqa: PLC0415
+    from search.run import Terminated  # noqa: PLC0415
+    from search.run import quiet_libraries  # noqa: PLC0415
+
+    def terminate(signum: int, _frame: FrameType | None) -> None:
+        raise Terminated(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, terminate)
+    quiet_libraries(config.verbose)
+    try:
+        session = open_session(config)
+        seeded = dataclasses.replace(config, seed=config.seed + SEED_STRIDE * index)
+        session.study.sampler = make_sampler(seeded, session.space)
+        run_study(config, session=session)
+    except KeyboardInterrupt as exc:
+        return EXIT_SIGTERM if isinstance(exc, Terminated) else EXIT_SIGINT
+    except (ProjectError, StudyFailed) as exc:
+        print(f"error (worker {index}): {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_workers(config: Any, n_workers: int) -> int:
+    """Start ``n_workers`` spawned workers on the prepared study; return the exit code.
+
+    0 when every worker ended normally, 130/143 after a forwarded SIGINT/SIGTERM, otherwise
+    the first non-zero worker exit code.
+    """
+    context = multiprocessing.get_context("spawn")
+    n_threads = threads_per_worker(n_workers)
+    workers = [
+        context.Process(
+            target=_worker_main,
+            args=(config, index, n_threads),
+            name=f"search-worker-{index}",
+        )
+        for index in range(n_workers)
+    ]
+    received: list[int] = []
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+        for worker in workers:
+            if worker.pid is not None and worker.exitcode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.pid, signum)
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if received:
+        return EXIT_SIGTERM if received[0] == signal.SIGTERM else EXIT_SIGINT
+    codes = [worker.exitcode for worker in workers]
+    return next((code if code >= 0 else 128 - code for code in codes if code), 0)
+
