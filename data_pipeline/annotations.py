@@ -29,6 +29,7 @@ Decisions (each one is tested in ``tests/data_pipeline_tests/test_annotations.py
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -122,8 +123,7 @@ def normalise_label(label: str) -> str:
 
 def map_label(label: str, labels: LabelConfig, *, source: str) -> str:
     """Class of raw ``label`` under ``labels.label_map``; DataError naming the fix if unknown."""
-    mapping = {normalise_label(raw): cls for raw, cls in labels.label_map.items()}
-    cls = mapping.get(normalise_label(label))
+    cls = _normalised_map(tuple(labels.label_map.items())).get(normalise_label(label))
     if cls is None:
         raise DataError(
             f"unknown label {label!r} in {source}; the label mapping knows "
@@ -131,6 +131,11 @@ def map_label(label: str, labels: LabelConfig, *, source: str) -> str:
             "(LabelConfig.label_map) or fix the label in Label Studio."
         )
     return cls
+
+
+@functools.lru_cache(maxsize=16)
+def _normalised_map(items: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    return {normalise_label(raw): cls for raw, cls in items}
 
 
 def resolve_video(reference: str, available: Mapping[str, object], *, source: str) -> str:

@@ -227,3 +227,20 @@ def test_dataset_sequence_folder_with_fps_is_resampled(tmp_path: Path) -> None:
     # 30 steps at 60 fps are 15 reference frames at 30 fps.
     assert ds.admissible_window_range() == (1, 15)
     assert ds.windows(WindowConfig(window_size=15, overlap=5)).X.shape == (12, 15, 6)
+
+
+def test_dataset_racketsports_end_to_end(racketsports_dir: Path, tmp_path: Path) -> None:
+    from data_pipeline.import_sequences import import_ts
+
+    import_ts(racketsports_dir, tmp_path / "racketsports")
+    ds = Dataset.open(tmp_path / "racketsports")
+    # A real fixed-length benchmark: the sample length bounds the window size.
+    assert ds.admissible_window_range() == (1, 30)
+    data = ds.windows(WindowConfig(window_size=30, overlap=15))
+    # 151 + 152 samples of 30 steps x 6 channels, 4 classes: one window per sample.
+    assert data.X.shape == (303, 30, 6) and data.n_classes == 4
+    assert not set(data.groups[data.split.train]) & set(data.groups[data.split.test])
+    # Every class is in every split (the groups, one per sample, allow it).
+    assert all(min(data.class_counts(s).values()) > 0 for s in ("train", "val", "test"))
+    # Shorter windows: starts 0 and 10 (the last full window) in each 30-step sample.
+    assert ds.windows(WindowConfig(window_size=20, overlap=10)).X.shape == (606, 20, 6)
