@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from data_pipeline.errors import ConfigError
+from model.stores import DEFAULT_TRACKING_URI
+from model.stores import resolve_tracking_uri
 
 DEFAULT_NAME = "tennis_stroke_recognition"
 DEFAULT_STORAGE = "sqlite:///studies/optuna.db"
-DEFAULT_TRACKING_URI = "sqlite:///mlruns/mlflow.db"
 DEFAULT_DATA = Path("data/synthetic")
 #: objective name -> Optuna direction. The objective is read from the validation evaluation.
 OBJECTIVES: dict[str, str] = {"val_macro_avg_f1_score": "maximize", "val_loss": "minimize"}
@@ -134,11 +135,5 @@ def resolve_stores(
     env = os.environ if env is None else env
     storage = args.storage or env.get("OPTUNA_STORAGE") or DEFAULT_STORAGE
     tracking_uri = args.tracking_uri or env.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    resolve_tracking_uri(tracking_uri)  # refuses MLflow's deprecated file store
     return storage, tracking_uri
-
-
-def prepare_sqlite_folder(url: str) -> None:
-    """Create the folder of a relative or absolute ``sqlite:///`` file so the store can start."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and url[len(prefix) :] not in ("", ":memory:"):
-        Path(url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,136 @@
+"""One trial: sample -> cached windows -> model spec -> train with pruning -> evaluate -> child run.
+
+Follows ``_run_trial`` in ``optuna/study/_optimize.py``: one ``try`` records the outcome (COMPLETE,
+PRUNED, or FAIL with its error) and one ``finally`` ends the child run once with the mapped status.
+Optuna tells the study right after, from the value returned or the exception raised.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import optuna
+
+from data_pipeline.errors import DataError
+from model.evaluation import Evaluation
+from model.evaluation import evaluate
+from model.tracking import log_training_run
+from model.training import HistoryRecorder
+from model.training import train_model
+from search._champion import OBJECTIVE_METRICS
+from search._params import TrialParams
+from search._params import suggest
+from search._pruning import PruningCallback
+from search._space import SearchSpace
+from search._study import retry_once
+from search._tracking import Tracker
+
+
+def objective_value(evaluation: Evaluation, objective: str) -> float:
+    """The objective read from the validation evaluation, under its logged metric name.
+
+    Raises:
+        DataError: the value is NaN (a diverged model), so the trial fails instead of ranking.
+    """
+    metrics = evaluation.as_metrics("val_")
+    value = float(metrics[OBJECTIVE_METRICS[objective]])
+    if math.isnan(value):
+        raise DataError(f"the trial's {objective} is NaN (training diverged); the trial fails.")
+    return value
+
+
+class Objective:
+    """The callable Optuna runs for each trial.
+
+    Args:
+        dataset: an open ``data_pipeline.dataset.Dataset`` (windows cached per setting).
+        space: the validated, window-clipped search space.
+        tracker: child runs under the study's parent run.
+        objective: ``val_macro_avg_f1_score`` or ``val_loss``.
+        direction: the study's direction (sign of the pruning reports).
+        seed: trial ``n`` trains with seed ``seed + n``.
+        epochs: maximum epochs overriding the space's ``epochs``; None keeps it.
+        callbacks: extra Keras callbacks for every fit (after the pruning callback).
+        verbose: Keras ``fit`` verbosity.
+    """
+
+    def __init__(
+        self,
+        *,
+        dataset: Any,
+        space: SearchSpace,
+        tracker: Tracker,
+        objective: str,
+        direction: str,
+        seed: int,
+        epochs: int | None = None,
+        callbacks: Sequence[keras.callbacks.Callback] = (),
+        verbose: int = 0,
+    ) -> None:
+        self.dataset = dataset
+        self.space = space
+        self.tracker = tracker
+        self.objective = objective
+        self.direction = direction
+        self.seed = seed
+        self.epochs = epochs
+        self.callbacks = tuple(callbacks)
+        self.verbose = verbose
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        params = suggest(trial, self.space)
+        run_id = self.tracker.start_child(trial, params.sampled)
+        recorder = HistoryRecorder()
+        pruning = PruningCallback(trial, direction=self.direction)
+        state, error = "FAIL", None
+        try:
+            value = self._train_and_log(trial, params, run_id, recorder, pruning)
+            state = "COMPLETE"
+            return value
+        except optuna.TrialPruned:
+            state = "PRUNED"
+            raise
+        except BaseException as exc:  # KeyboardInterrupt/termination too: the run must end
+            error = f"{type(exc).__name__}: {exc}"
+            trial.set_user_attr("error", error[:1000])
+            if isinstance(exc, KeyboardInterrupt):
+                retry_once(trial.study, trial.number, trial.params, trial.user_attrs)
+            raise
+        finally:
+            trial.set_user_attr("epochs", pruning.last_epoch)
+            if state != "COMPLETE":
+                self.tracker.log_partial(run_id, recorder.history, pruning.last_epoch)
+            self.tracker.finish_child(run_id, state, error)
+
+    def _train_and_log(
+        self,
+        trial: optuna.Trial,
+        params: TrialParams,
+        run_id: str,
+        recorder: HistoryRecorder,
+        pruning: PruningCallback,
+    ) -> float:
+        data = self.dataset.windows(params.window_config(), params.feature_config())
+        spec = params.model_spec(epochs=self.epochs)
+        seed = self.seed + trial.number
+        result = train_model(
+            spec,
+            data,
+            seed=seed,
+            callbacks=[pruning, *self.callbacks],
+            verbose=self.verbose,
+            recorder=recorder,
+        )
+        evaluations = {
+            "val": evaluate(result.model, *data.subset("val"), data.class_names),
+            "test": evaluate(result.model, *data.subset("test"), data.class_names),
+        }
+        value = objective_value(evaluations["val"], self.objective)
+        with self.tracker.child_logging(run_id):
+            log_training_run(
+                result, evaluations, data, spec, seed=seed, extra_params=params.sampled
+            )
+        return value

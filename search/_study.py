@@ -1,0 +1,183 @@
+"""The Optuna study's life: create or resume, refuse an incompatible resume, enqueue the baseline,
+recover trials a killed process left RUNNING, and retry an interrupted trial's parameters once.
+
+A study records what makes its trials comparable in its user attributes on creation (objective,
+search-space fingerprint, data fingerprint, sampler); a resume that changes one of them is refused
+unless forced.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from data_pipeline.errors import ConfigError
+from search._config import SearchConfig
+from search._params import baseline_values
+from search._pruning import intermediate_label
+from search._space import SearchSpace
+from search._tracking import RUN_ID_ATTR
+from search._tracking import Tracker
+
+RETRY_OF_ATTR = "retry_of"
+FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
+_log = logging.getLogger(__name__)
+
+
+def make_sampler(config: SearchConfig, space: SearchSpace) -> optuna.samplers.BaseSampler:
+    """TPE (seeded, multivariate, grouped for the conditional layer entries), random or grid."""
+    if config.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=config.seed)
+    if config.sampler == "grid":
+        from search._params import grid_values
+
+        return optuna.samplers.GridSampler(grid_values(space), seed=config.seed)
+    return optuna.samplers.TPESampler(
+        seed=config.seed, multivariate=True, group=True, n_startup_trials=config.n_startup_trials
+    )
+
+
+def identity(config: SearchConfig, space: SearchSpace, data_fingerprint: str) -> dict[str, str]:
+    """What must stay the same for a study's trials to be comparable (stored on creation)."""
+    return {
+        "objective": config.objective,
+        "direction": config.direction,
+        "space_fingerprint": space.fingerprint(),
+        "data_fingerprint": data_fingerprint,
+        "sampler": config.sampler,
+    }
+
+
+def open_study(
+    config: SearchConfig,
+    space: SearchSpace,
+    storage: optuna.storages.BaseStorage,
+    *,
+    data_fingerprint: str,
+    window_range: tuple[int, int],
+    pruner: optuna.pruners.BasePruner,
+    force: bool = False,
+) -> optuna.Study:
+    """Create the study (baseline enqueued as trial 0) or load it and check it is compatible.
+
+    Raises:
+        ConfigError: the stored study was made with another objective, space, data or sampler,
+            and ``force`` is False.
+    """
+    study = optuna.create_study(
+        storage=storage,
+        study_name=config.study,
+        direction=config.direction,
+        sampler=make_sampler(config, space),
+        pruner=pruner,
+        load_if_exists=True,
+    )
+    wanted = identity(config, space, data_fingerprint)
+    stored = {key: study.user_attrs.get(key) for key in wanted}
+    if not any(stored.values()) and not study.trials:
+        for key, value in wanted.items():
+            study.set_user_attr(key, value)
+        study.set_user_attr("space", space.as_dict())
+        study.set_user_attr("intermediate_value", intermediate_label(config.direction))
+        enqueue_baseline(study, space, window_range)
+        return study
+    changed = {k: (stored[k], v) for k, v in wanted.items() if stored[k] != v}
+    if study.direction.name.lower() != config.direction:
+        changed["direction"] = (study.direction.name.lower(), config.direction)
+    if changed and not force:
+        details = "; ".join(
+            f"{k}: stored {old!r}, now {new!r}" for k, (old, new) in changed.items()
+        )
+        raise ConfigError(
+            f"study {config.study!r} in {_shown(storage)} was created with other settings "
+            f"({details}), so its trials are not comparable with new ones; start a new study "
+            f"with --study NEW_NAME, or pass --force-resume to continue it anyway."
+        )
+    if changed:
+        _log.warning("resuming study %s despite changed %s", config.study, sorted(changed))
+        for key, (_, value) in changed.items():
+            study.set_user_attr(key, value)
+    return study
+
+
+def enqueue_baseline(
+    study: optuna.Study, space: SearchSpace, window_range: tuple[int, int]
+) -> None:
+    """Enqueue the users' V2 baseline as the next trial; values outside the space are sampled."""
+    values = baseline_values(space, window_range)
+    outside = {}
+    for name, value in list(values.items()):
+        if not space.contains(name, value):
+            outside[name] = values.pop(name)
+    if outside:
+        _log.warning("baseline values outside the search space are sampled instead: %s", outside)
+    study.enqueue_trial(values, user_attrs={"baseline": "V2"})
+
+
+def retry_once(
+    study: optuna.Study, number: int, params: Mapping[str, Any], user_attrs: Mapping[str, Any]
+) -> bool:
+    """Enqueue a failed trial's parameters again, unless it already was a retry."""
+    if RETRY_OF_ATTR in user_attrs or not params:
+        return False
+    attrs = {k: v for k, v in user_attrs.items() if k == "baseline"}
+    study.enqueue_trial(dict(params), user_attrs={**attrs, RETRY_OF_ATTR: number})
+    return True
+
+
+def recover_stale_trials(
+    study: optuna.Study, storage: optuna.storages.BaseStorage, tracker: Tracker
+) -> list[int]:
+    """Fail trials left RUNNING by a killed process, fail their runs, retry each once.
+
+    Run this once before trials start (with several workers, before they start): a RUNNING
+    trial found then has no live process behind it. Child runs still RUNNING whose trial is
+    no longer running (a kill between two writes) are failed too.
+
+    Returns:
+        Numbers of the trials that were failed.
+    """
+    failed = []
+    reason = "the process running this trial stopped (killed or crashed); failed on restart"
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        storage.set_trial_user_attr(trial._trial_id, "fail_reason", reason)
+        storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        retry_once(study, trial.number, trial.params, trial.user_attrs)
+        failed.append(trial.number)
+    running = tracker.client.search_runs(
+        [tracker.experiment_id],
+        filter_string=(
+            f"tags.`optuna.study_name` = '{study.study_name}' and attributes.status = 'RUNNING'"
+        ),
+    )
+    for run in running:
+        if run.info.run_id != tracker.parent_run_id:
+            tracker.finish_child(run.info.run_id, "FAIL", error=reason)
+    if failed:
+        _log.warning(
+            "failed %d stale trial(s) of study %s: %s", len(failed), study.study_name, failed
+        )
+    return failed
+
+
+def n_finished(study: optuna.Study) -> int:
+    """Trials that count toward ``--n-trials``: complete and pruned."""
+    return len(study.get_trials(deepcopy=False, states=FINISHED_STATES))
+
+
+def run_id_of(trial: optuna.trial.FrozenTrial) -> str | None:
+    """The child run id recorded on ``trial``."""
+    return trial.user_attrs.get(RUN_ID_ATTR)
+
+
+def _shown(storage: optuna.storages.BaseStorage) -> str:
+    url = getattr(storage, "url", None)
+    if url is None:
+        return "the storage"
+    from search._storage import redact_url
+
+    return redact_url(url)

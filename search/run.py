@@ -1,0 +1,225 @@
+"""``python -m search.run``: hyperparameter search with every trial tracked in MLflow.
+
+--n-trials N means the study ends with N finished (complete + pruned) trials in total: running the
+same command again after a crash, Ctrl-C or --timeout resumes the study and finishes the job instead
+of starting N new trials. Failed trials do not count; trials a killed process left RUNNING are
+failed on the next start and their parameters tried once more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from data_pipeline.errors import ProjectError
+from search._champion import champion_uri
+from search._config import DEFAULT_DATA
+from search._config import OBJECTIVES
+from search._config import PRUNERS
+from search._config import SAMPLERS
+from search._config import SearchConfig
+from search._config import add_store_arguments
+from search._config import resolve_stores
+from search._progress import StudyFailed
+
+EXIT_SIGINT, EXIT_SIGTERM = 130, 143
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C (the running trial fails, its run is closed), exit 143."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = SearchConfig()
+    parser = argparse.ArgumentParser(
+        prog="python -m search.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--n-trials",
+        type=int,
+        default=defaults.n_trials,
+        help="finished trials the study ends with, counting earlier runs (default: %(default)s)",
+    )
+    add_store_arguments(parser)
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="data folder (default: %(default)s, generated on first use)",
+    )
+    parser.add_argument(
+        "--space",
+        type=Path,
+        default=None,
+        help="search space TOML (default: search/default_space.toml; search/grid_space.toml with --sampler grid)",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="maximum epochs per trial (default: the space's epochs, 100)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds after which no new trial starts (default: none)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=defaults.seed,
+        help="sampler seed; trial n trains with seed+n (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--objective",
+        choices=tuple(OBJECTIVES),
+        default=defaults.objective,
+        help="validation metric to optimise (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--sampler",
+        choices=SAMPLERS,
+        default=defaults.sampler,
+        help="tpe (seeded, multivariate), random, or grid (the users' old grid) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--pruner",
+        choices=PRUNERS,
+        default=defaults.pruner,
+        help="pruning on per-epoch val_loss (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--n-startup-trials",
+        type=int,
+        default=defaults.n_startup_trials,
+        help="finished trials before the median pruner and TPE act (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--n-warmup-steps",
+        type=int,
+        default=defaults.n_warmup_steps,
+        help="epochs never pruned (median pruner) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--patience",
+        type=int,
+        default=None,
+        help="prune only after this many epochs without val_loss improvement (PatientPruner) (default: off)",
+    )
+    parser.add_argument(
+        "--max-failures",
+        type=int,
+        default=defaults.max_failures,
+        help="stop after this many failed trials in a row (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--force-resume",
+        action="store_true",
+        help="resume a study although its objective, space, data or sampler changed",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="per-epoch detail and library logs"
+    )
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> SearchConfig:
+    """Flags > environment variables > defaults, validated."""
+    storage, tracking_uri = resolve_stores(args)
+    return SearchConfig(
+        study=args.study,
+        experiment=args.experiment,
+        storage=storage,
+        tracking_uri=tracking_uri,
+        data=args.data,
+        space=args.space,
+        n_trials=args.n_trials,
+        timeout=args.timeout,
+        epochs=args.epochs,
+        seed=args.seed,
+        sampler=args.sampler,
+        pruner=args.pruner,
+        n_startup_trials=args.n_startup_trials,
+        n_warmup_steps=args.n_warmup_steps,
+        patience=args.patience,
+        objective=args.objective,
+        max_failures=args.max_failures,
+        verbose=args.verbose,
+    )
+
+
+def quiet_libraries(verbose: bool) -> None:
+    """Keep TensorFlow, Optuna and MLflow quiet unless -v."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    import optuna
+
+    optuna.logging.set_verbosity(level)
+    for name in ("mlflow", "alembic", "tensorflow", "absl"):
+        logging.getLogger(name).setLevel(level if verbose else logging.ERROR)
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(f"signal {signum}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the search; user errors print one line on stderr and return 2."""
+    args = build_parser().parse_args(argv)
+    quiet_libraries(args.verbose)
+    from search._runner import finish_study
+    from search._runner import prepare_study
+    from search._runner import run_study
+
+    session = None
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        config = config_from_args(args)
+        session = prepare_study(config, force=args.force_resume)
+        result = run_study(config, session=session)
+        plots = finish_study(session)
+    except StudyFailed as exc:
+        if session is not None:
+            finish_study(session, status="FAILED")
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt as exc:
+        if session is not None:
+            session.tracker.client.set_terminated(session.tracker.parent_run_id, status="KILLED")
+        code = EXIT_SIGTERM if isinstance(exc, Terminated) else EXIT_SIGINT
+        print(
+            "interrupted: the running trial was marked FAIL and will be retried; run the same "
+            "command again to resume.",
+            file=sys.stderr,
+        )
+        return code
+    except ProjectError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    best = (
+        f"best {config.objective}={result.best_value:.4f} (trial {result.best_number})"
+        if result.best_value is not None
+        else "no complete trial yet"
+    )
+    print(
+        f"study {config.study!r}: {result.n_complete} complete, {result.n_pruned} pruned, "
+        f"{result.n_failed} failed; {best}; champion {champion_uri(config.experiment)}; "
+        f"plots {plots.html}; browse with python -m search.ui"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
