@@ -26,6 +26,7 @@ def windows(draw: st.DrawFn) -> WindowConfig:
     return WindowConfig(window_size=size, overlap=draw(st.integers(0, size - 1)))
 
 
+@settings(deadline=None)  # timing varies on a shared CI machine; the property does not
 @given(n_frames=st.integers(0, 400), window=windows())
 def test_window_starts_cover_the_clip_and_keep_the_last_full_window(
     n_frames: int, window: WindowConfig
@@ -54,6 +55,7 @@ def test_window_config_overlap_not_below_window_is_rejected(size: int, overlap: 
         WindowConfig(window_size=size, overlap=overlap)
 
 
+@settings(deadline=None)
 @given(
     start=st.integers(0, 200), length=st.integers(1, 60), min_length=st.integers(0, 80),
     n_frames=st.integers(1, 300),
@@ -85,7 +87,7 @@ def _rule(start: int, size: int, strokes: list[tuple[int, int]], coverage: float
     return AMBIGUOUS if touching else NO_STROKE
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(
     window=windows(),
     strokes=st.lists(
