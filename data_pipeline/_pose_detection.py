@@ -22,6 +22,7 @@ import numpy as np
 
 from data_pipeline.errors import ConfigError
 from data_pipeline.errors import DataError
+from data_pipeline.errors import NoPoseError
 from data_pipeline.landmarks import N_LANDMARKS
 
 logger = logging.getLogger(__name__)
@@ -110,7 +111,11 @@ def detect_poses(
         raise DataError(f"video {video.name} has no decodable frame (corrupt or empty file).")
     mask = np.array([row is not None for row in rows], dtype=bool)
     if not mask.any():
-        raise DataError(f"video {video.name}: no pose detected in any of its {len(rows)} frames.")
+        raise NoPoseError(
+            f"video {video.name}: no pose detected in any of its {len(rows)} frames.",
+            n_frames=len(rows),
+            fps=fps,
+        )
     landmarks = np.zeros((len(rows), N_LANDMARKS, 4), dtype=np.float32)
     for index in np.flatnonzero(mask):
         landmarks[index] = rows[index]

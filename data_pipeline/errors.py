@@ -17,3 +17,18 @@ class ConfigError(ProjectError, ValueError):
 
 class DataError(ProjectError):
     """Input data that cannot be used: missing or malformed files, unknown labels, too few clips."""
+
+
+class NoPoseError(DataError):
+    """A video decodes, but no frame has a pose; detection reports it as zero strokes.
+
+    Args:
+        message: what happened, naming the video.
+        n_frames: frames of the video.
+        fps: its frame rate.
+    """
+
+    def __init__(self, message: str, *, n_frames: int, fps: float) -> None:
+        super().__init__(message)
+        self.n_frames = n_frames
+        self.fps = fps
