@@ -111,12 +111,13 @@ class Dataset:
             source = SequenceSource(path)
         else:
             source = ClipSource(path, labels)
-        for clip_id in source.clip_ids:
-            source.group_of(clip_id, split.group_by)  # fail now, not in the middle of a search
-        return cls(
+        dataset = cls(
             path, source, labels=labels, split=split,
             cache_dir=_cache_dir(path, cache_dir), fingerprint=fingerprint(path),
         )
+        for clip_id in source.clip_ids:
+            dataset.group_of(clip_id)  # a missing groups.toml key fails now, not mid-search
+        return dataset
 
     @property
     def kind(self) -> str:
@@ -142,6 +143,10 @@ class Dataset:
     def class_names(self) -> tuple[str, ...]:
         """Classes every ``windows()`` result uses, in model output order."""
         return self._source.class_names
+
+    def group_of(self, clip_id: str) -> str:
+        """The split group of ``clip_id`` under ``split_config.group_by`` (clip, player, ...)."""
+        return self._source.group_of(clip_id, self.split_config.group_by)
 
     def handedness(self, clip_id: str) -> str:
         """``left``, ``right`` or ``unknown``: groups.toml, else the annotation, else inferred."""
@@ -207,8 +212,7 @@ class Dataset:
             )
         class_index = {name: i for i, name in enumerate(raw.class_names)}
         y = np.array([class_index[label] for label in raw.labels], dtype=np.int64)
-        group_by = self.split_config.group_by
-        groups = np.array([self._source.group_of(c, group_by) for c in raw.clips])
+        groups = np.array([self.group_of(c) for c in raw.clips])
         split = split_groups(groups, y, n_classes=len(raw.class_names), config=self.split_config)
         return WindowedData(
             X=raw.X, y=y, mask=raw.mask, groups=groups, class_names=raw.class_names,

@@ -173,7 +173,10 @@ def test_dataset_handedness_precedence(tmp_path: Path) -> None:
     assert ds.handedness("c2") in ("left", "right", "unknown")
 
 
-def test_dataset_group_by_missing_key_fails_at_open(clip_dir: Path) -> None:
+def test_dataset_group_by_player_and_missing_key_fails_at_open(clip_dir: Path) -> None:
+    # Grouping by player: clips 0 and 1 share a group.
+    by_player = Dataset.open(clip_dir, split=SplitConfig(group_by="player"))
+    assert by_player.group_of("clip0") == by_player.group_of("clip1") == "p0"
     # groups.toml gives players but no cameras: grouping by camera fails before any work.
     with pytest.raises(DataError, match=r"clip 'clip0' has no 'camera' in .*groups.toml"):
         Dataset.open(clip_dir, split=SplitConfig(group_by="camera"))
