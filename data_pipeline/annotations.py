@@ -245,7 +245,7 @@ def _tasks(doc: Any, path: Path) -> Iterator[tuple[str, dict, dict]]:
             task = doc["task"] if isinstance(doc["task"], dict) else {}
             yield f"{path.name}#task {task.get('id', 1)}", task, doc
         return
-    tasks = [doc] if isinstance(doc, dict) else doc
+    tasks = [doc] if isinstance(doc, dict) and "data" in doc else doc
     if not isinstance(tasks, list) or not all(isinstance(t, dict) for t in tasks):
         raise DataError(
             f"{path} is neither a list of Label Studio tasks nor one annotation object "

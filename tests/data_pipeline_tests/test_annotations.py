@@ -138,6 +138,13 @@ def test_load_annotations_bad_input_raises_clear_data_error(fixture: str, messag
         load_annotations(FIXTURES / fixture, videos=VIDEOS)
 
 
+def test_load_annotations_not_an_export_raises(tmp_path: Path) -> None:
+    (tmp_path / "settings.json").write_text('{"theme": "dark"}')
+    # Valid JSON of another shape is named as such, not silently skipped.
+    with pytest.raises(DataError, match=r"settings.json is neither a list of Label Studio tasks"):
+        load_annotations(tmp_path, videos=VIDEOS)
+
+
 def test_load_annotations_ambiguous_video_name_raises() -> None:
     videos = {"secao_99": VideoInfo(30.0, 1000), "SECAO_99": VideoInfo(30.0, 1000)}
     # Two files differing only in case: refuse to guess.
