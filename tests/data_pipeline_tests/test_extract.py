@@ -148,11 +148,15 @@ def test_extract_command_reports_bad_videos_and_finishes_the_good_one(
     write_corrupt_video(videos / "corrupt.MP4")
     annotations.mkdir()
     (annotations / "export.json").write_text(json.dumps([{"data": {"video": "good.mp4"}}]))
+    # A pose file left from an earlier, different blank.mp4 no longer describes the video.
+    stale = PoseClip(np.zeros((2, 33, 4), np.float32), np.ones(2, bool), 30.0, {})
+    save_pose_clip(out / "poses" / "blank.npz", stale)
     argv = ["extract", "--videos", str(videos), "--annotations", str(annotations), "--out",
             str(out), "--pose-model", str(pose_model_path)]  # fmt: skip
     code = main(argv)
     err = capsys.readouterr().err
-    # Non-zero exit; each bad video is named with its reason; the good one is extracted.
+    # Non-zero exit; each bad video is named with its reason; the good one is extracted; no
+    # partial or stale pose file is left.
     assert code == 1
     assert "blank: video blank.mp4: no pose detected in any of its 10 frames" in err
     assert "corrupt: video corrupt.MP4 cannot be opened or decoded" in err
