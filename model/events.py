@@ -77,6 +77,15 @@ class EventConfig:
             return self.confidence
         return 0.5 if NEUTRAL in class_names else 0.8
 
+    def resolved(self, class_names: tuple[str, ...]) -> dict[str, float]:
+        """The settings as used for a model with ``class_names`` (written with the results)."""
+        return {
+            "confidence": self.resolved_confidence(class_names),
+            "merge_gap_s": self.merge_gap_s,
+            "min_duration_s": self.min_duration_s,
+            "max_duration_s": self.max_duration_s,
+        }
+
 
 @dataclass(frozen=True)
 class StrokeEvent:
@@ -193,7 +202,7 @@ def scores_to_events(
 
 
 def stroke_score(scores: np.ndarray, class_names: tuple[str, ...]) -> np.ndarray:
-    """``[T]`` stroke score: ``1 - p(neutral)`` with a ``neutral`` class, else the top probability."""
+    """``[T]`` stroke score: ``1 - p(neutral)`` with a ``neutral`` class, else the top class's."""
     if NEUTRAL in class_names:
         return 1.0 - scores[:, class_names.index(NEUTRAL)]
     return scores.max(axis=1)

@@ -1,0 +1,150 @@
+"""Shared by ``model.detect`` and ``model.evaluate_detection``: model loading and common flags.
+
+``--model`` takes ``models:/NAME@ALIAS`` (the search registers its best model with the alias
+``champion``), ``models:/NAME/VERSION``, ``runs:/RUN_ID/PATH`` or a saved model (a ``.keras`` file
+with ``preprocessing.json`` beside it, or an MLflow model folder); URIs are resolved in the
+project's MLflow store (``model.stores``). The run that trained the model is remembered so
+outputs and evaluation runs can link to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+
+from data_pipeline.errors import ConfigError
+from model.artifacts import MLMODEL_FILE
+from model.artifacts import PreprocessingSettings
+from model.artifacts import load_stroke_model
+from model.events import EventConfig
+from model.stores import DEFAULT_TRACKING_URI
+from model.stores import resolve_tracking_uri
+
+DEFAULT_MODEL = "models:/tennis_stroke_recognition@champion"
+HANDEDNESS_CHOICES = ("auto", "left", "right")
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A trained classifier with its preprocessing settings and where it came from.
+
+    Args:
+        model: the Keras model.
+        preprocessing: its stored ``PreprocessingSettings``.
+        uri: what ``--model`` named.
+        run_id: the MLflow run that trained it, when known.
+    """
+
+    model: keras.Model
+    preprocessing: PreprocessingSettings
+    uri: str
+    run_id: str | None
+
+
+def load_model(reference: str, *, tracking_uri: str | None = None) -> LoadedModel:
+    """Load the model ``reference`` names (see the module docstring) and find its run.
+
+    Args:
+        reference: ``--model``.
+        tracking_uri: ``--tracking-uri``; None falls back to ``MLFLOW_TRACKING_URI``, then
+            the project's default store.
+
+    Raises:
+        DataError: nothing loadable at ``reference``.
+        ConfigError: a file-store tracking URI, or a registry entry without its run.
+    """
+    import mlflow
+
+    mlflow.set_tracking_uri(resolve_tracking_uri(tracking_uri))
+    model, preprocessing = load_stroke_model(reference)
+    try:
+        run_id = _run_id(reference)
+    except mlflow.exceptions.MlflowException as exc:
+        raise ConfigError(
+            f"--model {reference!r} loaded, but its registry entry in "
+            f"{mlflow.get_tracking_uri()} names no run: {exc.message}"
+        ) from exc
+    return LoadedModel(model=model, preprocessing=preprocessing, uri=reference, run_id=run_id)
+
+
+def _run_id(reference: str) -> str | None:
+    """The run that trained the model ``reference`` names, when the address tells."""
+    from mlflow import MlflowClient
+    from mlflow.models import Model
+
+    if reference.startswith("runs:/"):
+        return reference[len("runs:/") :].split("/", 1)[0]
+    if reference.startswith("models:/"):
+        name, _, version = reference[len("models:/") :].partition("/")
+        name, _, alias = name.partition("@")
+        client = MlflowClient()
+        if alias:
+            return client.get_model_version_by_alias(name, alias).run_id
+        return client.get_model_version(name, version).run_id if version.isdigit() else None
+    mlmodel = Path(reference) / MLMODEL_FILE
+    return Model.load(str(mlmodel)).run_id if mlmodel.is_file() else None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags shared by ``model.detect`` and ``model.evaluate_detection``: model and event rule."""
+    defaults = EventConfig()
+    parser.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        help="models:/NAME@ALIAS, models:/NAME/VERSION, runs:/ID/PATH or a saved model path",
+    )
+    parser.add_argument(
+        "--tracking-uri",
+        default=None,
+        help=f"MLflow store (env MLFLOW_TRACKING_URI, else {DEFAULT_TRACKING_URI})",
+    )
+    parser.add_argument(
+        "--pose-model",
+        type=Path,
+        default=None,
+        help="PoseLandmarker .task file (env POSE_LANDMARKER_MODEL, else downloaded once)",
+    )
+    parser.add_argument(
+        "--confidence",
+        type=float,
+        default=None,
+        help="minimum stroke score of a stroke frame (None: 0.5 with a neutral class, else 0.8)",
+    )
+    parser.add_argument(
+        "--merge-gap",
+        type=float,
+        default=defaults.merge_gap_s,
+        help="merge same-class events at most this many seconds apart",
+    )
+    parser.add_argument(
+        "--min-duration",
+        type=float,
+        default=defaults.min_duration_s,
+        help="drop events shorter than this many seconds",
+    )
+    parser.add_argument(
+        "--max-duration",
+        type=float,
+        default=defaults.max_duration_s,
+        help="split events longer than this many seconds",
+    )
+    parser.add_argument(
+        "--handedness",
+        choices=HANDEDNESS_CHOICES,
+        default="auto",
+        help="player's racquet hand, used when the model mirrors left-handers",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details")
+
+
+def event_config(args: argparse.Namespace) -> EventConfig:
+    """The :class:`EventConfig` the event flags describe."""
+    return EventConfig(
+        confidence=args.confidence,
+        merge_gap_s=args.merge_gap,
+        min_duration_s=args.min_duration,
+        max_duration_s=args.max_duration,
+    )
