@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from mlflow import MlflowClient
 
+from data_pipeline.config import WindowConfig
+from data_pipeline.dataset import Dataset
 from data_pipeline.errors import ConfigError
 from model.artifacts import load_stroke_model
 from model.evaluation import evaluate
@@ -41,53 +43,63 @@ GUIDE_ARTIFACTS = {
 
 
 @pytest.fixture(scope="module")
-def logged_run(tmp_path_factory, tiny_data, tiny_spec):
+def synthetic_data(small_synthetic_dir):
+    """Windows of the small synthetic tennis dataset (real pose clips and annotations)."""
+    return Dataset.open(small_synthetic_dir).windows(WindowConfig(window_size=30, overlap=10))
+
+
+@pytest.fixture(scope="module")
+def logged_run(tmp_path_factory, synthetic_data, tiny_spec):
     """One tiny model trained for 2 epochs and logged into a temporary SQLite store."""
     root = tmp_path_factory.mktemp("mlflow")
     previous = mlflow.get_tracking_uri()
     uri, experiment_id = setup_tracking(f"sqlite:///{root}/mlflow.db", "model-tests")
-    result = train_model(tiny_spec, tiny_data, seed=5)
+    result = train_model(tiny_spec, synthetic_data, seed=5)
     evaluations = {
-        split: evaluate(result.model, *tiny_data.subset(split), tiny_data.class_names)
+        split: evaluate(result.model, *synthetic_data.subset(split), synthetic_data.class_names)
         for split in ("val", "test")
     }
     with mlflow.start_run(experiment_id=experiment_id) as run:
         timings = log_training_run(
-            result, evaluations, tiny_data, tiny_spec, seed=5, extra_params={"trial": 3}
+            result, evaluations, synthetic_data, tiny_spec, seed=5, extra_params={"trial": 3}
         )
     yield MlflowClient(uri).get_run(run.info.run_id), result, evaluations, timings, root
     mlflow.set_tracking_uri(previous)
 
 
-def test_log_training_run_params_have_guide_names_and_values(logged_run, tiny_data):
+def test_log_training_run_params_have_guide_names_and_values(logged_run, synthetic_data):
     run, result, _, _, _ = logged_run
     params = run.data.params
     # Every guide / issue parameter is present ...
     assert [name for name in GUIDE_PARAMS if name not in params] == []
     # ... with the values of this run.
-    assert params["window_size"] == "12" and params["overlap"] == "4"
-    assert params["input_shape"] == "(12, 8)" and params["num_classes"] == "3"
+    assert params["window_size"] == "30" and params["overlap"] == "10"
+    assert params["input_shape"] == "(30, 60)" and params["num_classes"] == "3"
+    assert params["num_landmarks"] == "15" and params["num_features"] == "60"
     assert params["architecture_summary"] == "LSTM[8, 4] → Dense[4]"
     assert params["uses_batch_normalization"] == "False" and params["seed"] == "5"
-    assert params["train_samples"] == "64" and params["test_samples"] == "16"
-    assert params["data_fingerprint"] == "test-fingerprint" and params["trial"] == "3"
-    for name, weight in tiny_data.class_weights.items():
+    assert params["train_samples"] == str(len(synthetic_data.split.train))
+    assert params["test_samples"] == str(len(synthetic_data.split.test))
+    assert params["total_sequences"] == str(len(synthetic_data.y))
+    assert params["data_fingerprint"] == synthetic_data.fingerprint and params["trial"] == "3"
+    assert params["split_rule"] == synthetic_data.split_rule
+    for name, weight in synthetic_data.class_weights.items():
         assert float(params[f"class_weight_{name}"]) == pytest.approx(weight, abs=1e-4)
 
 
-def test_log_training_run_metrics_have_guide_names_and_values(logged_run, tiny_data):
+def test_log_training_run_metrics_have_guide_names_and_values(logged_run, synthetic_data):
     run, result, evaluations, _, _ = logged_run
     metrics = run.data.metrics
     per_class = [
         f"{prefix}{c}_{m}"
         for prefix in ("", "val_")
-        for c in tiny_data.class_names
+        for c in synthetic_data.class_names
         for m in ("precision", "recall", "f1_score", "support")
     ]
     # Every guide / issue metric name is present.
     assert [n for n in GUIDE_METRICS + per_class if n not in metrics] == []
     # Values: counts of the training split, best-epoch "final" values, the test evaluation.
-    assert metrics["class_fronthand_count"] == tiny_data.class_counts("train")["fronthand"]
+    assert metrics["class_fronthand_count"] == synthetic_data.class_counts("train")["fronthand"]
     assert metrics["epochs_trained"] == 2 and metrics["best_epoch"] == result.best_epoch
     assert metrics["final_val_loss"] == pytest.approx(min(result.history["val_loss"]))
     assert metrics["test_accuracy"] == pytest.approx(evaluations["test"].accuracy)
@@ -110,7 +122,9 @@ def test_log_training_run_curves_have_one_point_per_epoch(logged_run):
         )
 
 
-def test_log_training_run_artifacts_download_and_model_predicts(logged_run, tiny_data, tmp_path):
+def test_log_training_run_artifacts_download_and_model_predicts(
+    logged_run, synthetic_data, tmp_path
+):
     run, result, evaluations, timings, _ = logged_run
     run_id = run.info.run_id
     local = Path(mlflow.artifacts.download_artifacts(run_id=run_id, dst_path=str(tmp_path)))
@@ -118,11 +132,11 @@ def test_log_training_run_artifacts_download_and_model_predicts(logged_run, tiny
     files = {p.name for p in local.iterdir()}
     assert GUIDE_ARTIFACTS <= files
     assert all((local / name).stat().st_size > 0 for name in GUIDE_ARTIFACTS)
-    assert np.load(local / "label_classes.npy").tolist() == list(tiny_data.class_names)
+    assert np.load(local / "label_classes.npy").tolist() == list(synthetic_data.class_names)
     assert "fronthand" in (local / "classification_report.txt").read_text()
-    X_test, _ = tiny_data.subset("test")
+    X_test, _ = synthetic_data.subset("test")
     expected = result.model.predict(X_test, verbose=0)
-    # The run's files, the runs:/ MLflow model and a registered alias all load and predict the same.
+    # The run files, the runs:/ MLflow model and a registered alias load and predict the same.
     mv = mlflow.register_model(f"runs:/{run_id}/model", "stroke-test")
     MlflowClient().set_registered_model_alias("stroke-test", "champion", mv.version)
     for address in (local, local / "model.keras", f"runs:/{run_id}/model",
@@ -130,12 +144,12 @@ def test_log_training_run_artifacts_download_and_model_predicts(logged_run, tiny
         model, settings = load_stroke_model(address)
         assert model.predict(X_test, verbose=0) == pytest.approx(expected, abs=1e-5)
         # The preprocessing settings travel with the model.
-        assert settings.window_size == 12 and settings.overlap == 4
-        assert settings.class_names == tiny_data.class_names
-        assert settings.landmark_subset == (0, 11) and settings.reference_fps == 30.0
+        assert settings.window == WindowConfig(window_size=30, overlap=10)
+        assert settings.class_names == synthetic_data.class_names
+        assert settings.features == synthetic_data.features and settings.reference_fps == 30.0
     # The MLflow model has a tensor signature of the window shape.
     info = mlflow.models.get_model_info(f"runs:/{run_id}/model")
-    assert info.signature.inputs.inputs[0].shape == (-1, 12, 8)
+    assert info.signature.inputs.inputs[0].shape == (-1, 30, 60)
     assert set(timings) == {"params", "metrics", "curves", "files", "model"}
 
 
@@ -150,11 +164,13 @@ def test_log_epoch_curves_partial_history_of_pruned_trial(logged_run):
     assert len(client.get_metric_history(run.info.run_id, "val_loss")) == 3
 
 
-def test_log_training_run_rejects_contradicting_extra_param(logged_run, tiny_data, tiny_spec):
+def test_log_training_run_rejects_contradicting_extra_param(
+    logged_run, synthetic_data, tiny_spec
+):
     _, result, evaluations, _, _ = logged_run
     with mlflow.start_run(), pytest.raises(ConfigError, match="lstm_layer_1_units"):
         # A search parameter must not silently overwrite a guide parameter with another value.
         log_training_run(
-            result, evaluations, tiny_data, tiny_spec, seed=5,
+            result, evaluations, synthetic_data, tiny_spec, seed=5,
             extra_params={"lstm_layer_1_units": 99},
         )
