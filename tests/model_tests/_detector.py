@@ -30,6 +30,7 @@ from model.tracking import log_keras_model
 from model.training import train_model
 
 REGISTERED_NAME = "tennis_stroke_recognition"
+CHAMPION = f"models:/{REGISTERED_NAME}@champion"
 WINDOW = WindowConfig(window_size=30, overlap=15)
 FEATURES = FeatureConfig(representation="body_scaled")
 LABELS = LabelConfig(neutral_class=True)
