@@ -1,0 +1,206 @@
+"""``python -m model.evaluate_detection --data DIR``: event-level quality of stroke detection.
+
+Detection (:mod:`model.detect`) runs on every held-out clip of a data folder (its test split by
+default, or ``--clips``) and its events are matched with the clips' Label Studio annotations in
+the video's own frames (rule and scores: :mod:`model.event_matching`). An event matches a stroke
+of the same class when their temporal IoU is at least ``--iou``, default 0.3: a detected event
+spans about a model window (typically 1.5 s) while a stroke lasts about 0.7 s, so even a
+well-placed event has an IoU of only about 0.4-0.6 with its stroke.
+
+The test split is recomputed from the data folder with the model's window and feature settings,
+its label settings (``neutral`` class, serve kept or dropped) read from its class list, and the
+split settings' defaults (``--split-seed`` for a run trained with another seed); ``--clips``
+names the clips instead.
+
+The result is logged to MLflow as its own run (``detection-eval``) with param ``model_run_id``
+and tag ``stroke_search.model_run_id`` naming the model's run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import keras
+import mlflow
+from tqdm import tqdm
+
+from data_pipeline.config import LabelConfig
+from data_pipeline.config import SplitConfig
+from data_pipeline.dataset import Dataset
+from data_pipeline.errors import ConfigError
+from data_pipeline.errors import ProjectError
+from data_pipeline.groups import load_groups
+from data_pipeline.layout import GROUPS_FILE
+from data_pipeline.pose_cache import load_pose_clip
+from model._detection_cli import add_arguments
+from model._detection_cli import event_config
+from model._detection_cli import load_model
+from model.artifacts import PreprocessingSettings
+from model.detect import detect_clip
+from model.detection_outputs import event_records
+from model.event_matching import ClassCounts
+from model.event_matching import DetectionReport
+from model.event_matching import score_clip
+from model.events import NEUTRAL
+from model.events import EventConfig
+from model.stores import DEFAULT_EXPERIMENT
+from model.stores import setup_tracking
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_IOU = 0.3
+
+
+def evaluate_clips(
+    model: keras.Model,
+    preprocessing: PreprocessingSettings,
+    dataset: Dataset,
+    clip_ids: Sequence[str],
+    *,
+    iou: float = DEFAULT_IOU,
+    events: EventConfig = EventConfig(),
+) -> DetectionReport:
+    """Detect strokes on ``clip_ids`` of ``dataset`` and score them against their annotations.
+
+    Args:
+        model: the trained classifier.
+        preprocessing: its stored preprocessing settings.
+        dataset: the opened data folder holding the clips' poses and annotations.
+        clip_ids: clips to evaluate (e.g. :func:`held_out_clips`).
+        iou: minimum temporal IoU of a match. Defaults to 0.3.
+        events: event rule settings. Defaults to ``EventConfig()``.
+    """
+    if not 0.0 < iou <= 1.0:
+        raise ConfigError(f"--iou must be in (0, 1], but got iou={iou}.")
+    unknown = sorted(set(clip_ids) - set(dataset.clip_ids))
+    if unknown:
+        raise ConfigError(
+            f"--clips names clips that {dataset.path} does not hold: {unknown}; it holds "
+            f"{list(dataset.clip_ids)[:10]}{' ...' if len(dataset.clip_ids) > 10 else ''}."
+        )
+    stroke_classes = [name for name in preprocessing.class_names if name != NEUTRAL]
+    per_class = {name: ClassCounts() for name in stroke_classes}
+    settings = events.resolved(tuple(preprocessing.class_names))
+    report = DetectionReport(iou_threshold=iou, per_class=per_class, settings=settings)
+    for clip_id in tqdm(clip_ids, desc="detection", unit="clip", disable=None):
+        info = dataset.clips[clip_id]
+        if info.annotation is None:
+            logger.warning("clip %s has no annotation; left out of the evaluation", clip_id)
+            continue
+        detection = detect_clip(
+            model,
+            preprocessing,
+            load_pose_clip(info.path),
+            events=events,
+            handedness=dataset.handedness(clip_id),
+        )
+        records = event_records(detection)
+        detected = [(e["class"], e["start_frame"], e["end_frame"]) for e in records]
+        annotated = [(s.cls, s.start, s.end) for s in info.annotation.segments]
+        score_clip(report, detected, annotated)
+        report.clips.append(clip_id)
+    return report
+
+
+def held_out_clips(dataset: Dataset, preprocessing: PreprocessingSettings) -> list[str]:
+    """The clips of ``dataset``'s test split, windowed with the model's own settings.
+
+    The split is recomputed (it is grouped and stratified on the windows' labels), so it is the
+    training run's test split when the dataset was opened with the run's label and split settings.
+    """
+    data = dataset.windows(preprocessing.window, preprocessing.features)
+    test_groups = set(data.groups[data.split.test].tolist())
+    groups = load_groups(dataset.path / GROUPS_FILE)
+    key = dataset.split_config.group_by
+    return [c for c in dataset.clip_ids if groups.group_of(c, key) in test_groups]
+
+
+def log_report(
+    report: DetectionReport, *, model_uri: str, model_run_id: str | None, data_dir: Path
+) -> str:
+    """Log ``report`` to the active MLflow experiment as its own run; return the run id.
+
+    The run is named ``detection-eval``; param ``model_run_id`` and tag
+    ``stroke_search.model_run_id`` link it to the model's training run.
+    """
+    tags = {"stroke_search.kind": "detection_evaluation"}
+    if model_run_id:
+        tags["stroke_search.model_run_id"] = model_run_id
+    with mlflow.start_run(run_name="detection-eval", tags=tags) as run:
+        mlflow.log_params(
+            {
+                "model_uri": model_uri,
+                "model_run_id": model_run_id or "",
+                "iou_threshold": report.iou_threshold,
+                "data": str(data_dir),
+                "num_clips": len(report.clips),
+                "clips": ",".join(report.clips)[:6000],
+                **{f"event_{name}": value for name, value in report.settings.items()},
+            }
+        )
+        mlflow.log_metrics(report.as_metrics())
+        mlflow.log_dict(report.to_dict(), "detection_report.json")
+    return run.info.run_id
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m model.evaluate_detection",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--data", type=Path, required=True, help="clip data folder")
+    parser.add_argument(
+        "--clips", nargs="+", default=None, help="clip stems to evaluate (None: the test split)"
+    )
+    parser.add_argument(
+        "--iou", type=float, default=DEFAULT_IOU, help="minimum temporal IoU of a match"
+    )
+    parser.add_argument(
+        "--experiment", default=DEFAULT_EXPERIMENT, help="MLflow experiment of the evaluation run"
+    )
+    parser.add_argument(
+        "--split-seed", type=int, default=SplitConfig().seed, help="seed of the training split"
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_arguments(parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Evaluate detection on held-out clips; user errors print one line to stderr, return 2."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
+    try:
+        events = event_config(args)
+        loaded = load_model(args.model, tracking_uri=args.tracking_uri)
+        class_names = tuple(loaded.preprocessing.class_names)
+        labels = LabelConfig(
+            neutral_class=NEUTRAL in class_names, drop_serve="serve" not in class_names
+        )
+        dataset = Dataset.open(args.data, labels=labels, split=SplitConfig(seed=args.split_seed))
+        clips = args.clips or held_out_clips(dataset, loaded.preprocessing)
+        report = evaluate_clips(
+            loaded.model, loaded.preprocessing, dataset, clips, iou=args.iou, events=events
+        )
+        setup_tracking(args.tracking_uri, args.experiment)
+        run_id = log_report(
+            report, model_uri=loaded.uri, model_run_id=loaded.run_id, data_dir=args.data
+        )
+    except ProjectError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.table())
+    logger.info("evaluation run %s in %s", run_id, mlflow.get_tracking_uri())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
