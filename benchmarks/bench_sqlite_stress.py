@@ -75,9 +75,18 @@ def _worker(setup: str, folder: str, n_trials: int, seed: int, barrier, results)
             study.tell(trial, sum(values))
             errors["ok"] += 1
         except Exception as exc:  # noqa: BLE001 - counting every failure is the point
-            kind = "database is locked" if "locked" in str(exc) else type(exc).__name__
-            errors[kind] += 1
+            errors[_kind(exc)] += 1
     results.put((dict(errors), time.perf_counter() - started))
+
+
+def _kind(exc: BaseException) -> str:
+    """"database is locked" wherever it hides in the cause chain, else the exception's type."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if "database is locked" in str(seen):
+            return "database is locked"
+        seen = seen.__cause__ or seen.__context__
+    return type(exc).__name__
 
 
 def stress(setup: str, n_workers: int, n_trials: int) -> dict[str, object]:

@@ -79,7 +79,7 @@ class HeartbeatConfig:
 def redact_url(url: str) -> str:
     """``url`` with its password replaced by ``***``: the only form logs, params and tags see."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        return redact_text(make_url(url).render_as_string(hide_password=True))
     except (sqlalchemy.exc.ArgumentError, ValueError):
         return redact_text(url)
 
@@ -294,6 +294,10 @@ def storage_errors(shown_url: str) -> Iterator[None]:
     """Turn database failures into one-line StorageErrors naming the store and the fix."""
     try:
         yield
+    except optuna.exceptions.StorageInternalError as exc:
+        cause = exc.__cause__
+        orig = getattr(cause, "orig", None) or cause or exc
+        raise StorageError(_explain(str(orig), shown_url)) from None
     except sqlalchemy.exc.OperationalError as exc:
         raise StorageError(_explain(str(exc.orig or exc), shown_url)) from None
     except sqlalchemy.exc.DatabaseError as exc:

@@ -54,7 +54,10 @@ def postgres_url() -> str:
     """URL of the real PostgreSQL server (127.0.0.1:5432, database ``test``)."""
     sqlalchemy = pytest.importorskip("sqlalchemy")
     try:
-        engine = sqlalchemy.create_engine(POSTGRES_URL)
+        # pin the driver we ship: SQLAlchemy 2.1 maps plain postgresql:// to psycopg (v3)
+        engine = sqlalchemy.create_engine(
+            sqlalchemy.engine.make_url(POSTGRES_URL).set(drivername="postgresql+psycopg2")
+        )
         with engine.connect() as connection:
             connection.execute(sqlalchemy.text("select 1"))
         engine.dispose()
