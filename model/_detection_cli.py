@@ -56,36 +56,48 @@ def load_model(reference: str, *, tracking_uri: str | None = None) -> LoadedMode
         DataError: nothing loadable at ``reference``.
         ConfigError: a file-store tracking URI, or a registry entry without its run.
     """
-    import mlflow
+    if Path(reference).exists():
+        # A saved model needs no tracking store (and importing MLflow costs a second).
+        model, preprocessing = load_stroke_model(reference)
+        run_id = _mlmodel_run_id(Path(reference) / MLMODEL_FILE)
+    else:
+        import mlflow
 
-    mlflow.set_tracking_uri(resolve_tracking_uri(tracking_uri))
-    model, preprocessing = load_stroke_model(reference)
-    try:
-        run_id = _run_id(reference)
-    except mlflow.exceptions.MlflowException as exc:
-        raise ConfigError(
-            f"--model {reference!r} loaded, but its registry entry in "
-            f"{mlflow.get_tracking_uri()} names no run: {exc.message}"
-        ) from exc
+        mlflow.set_tracking_uri(resolve_tracking_uri(tracking_uri))
+        model, preprocessing = load_stroke_model(reference)
+        try:
+            run_id = _registry_run_id(reference)
+        except mlflow.exceptions.MlflowException as exc:
+            raise ConfigError(
+                f"--model {reference!r} loaded, but its registry entry in "
+                f"{mlflow.get_tracking_uri()} names no run: {exc.message}"
+            ) from exc
     return LoadedModel(model=model, preprocessing=preprocessing, uri=reference, run_id=run_id)
 
 
-def _run_id(reference: str) -> str | None:
-    """The run that trained the model ``reference`` names, when the address tells."""
-    from mlflow import MlflowClient
+def _mlmodel_run_id(mlmodel: Path) -> str | None:
+    """The run an MLflow model folder was logged from (its ``MLmodel`` file), if it is one."""
+    if not mlmodel.is_file():
+        return None
     from mlflow.models import Model
+
+    return Model.load(str(mlmodel)).run_id
+
+
+def _registry_run_id(reference: str) -> str | None:
+    """The run that trained the model a ``runs:/`` or ``models:/`` URI names, when it tells."""
+    from mlflow import MlflowClient
 
     if reference.startswith("runs:/"):
         return reference[len("runs:/") :].split("/", 1)[0]
-    if reference.startswith("models:/"):
-        name, _, version = reference[len("models:/") :].partition("/")
-        name, _, alias = name.partition("@")
-        client = MlflowClient()
-        if alias:
-            return client.get_model_version_by_alias(name, alias).run_id
-        return client.get_model_version(name, version).run_id if version.isdigit() else None
-    mlmodel = Path(reference) / MLMODEL_FILE
-    return Model.load(str(mlmodel)).run_id if mlmodel.is_file() else None
+    if not reference.startswith("models:/"):
+        return None
+    name, _, version = reference[len("models:/") :].partition("/")
+    name, _, alias = name.partition("@")
+    client = MlflowClient()
+    if alias:
+        return client.get_model_version_by_alias(name, alias).run_id
+    return client.get_model_version(name, version).run_id if version.isdigit() else None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

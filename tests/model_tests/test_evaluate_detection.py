@@ -106,6 +106,7 @@ def test_held_out_clips_are_the_test_split(detector: Detector, dataset: Dataset)
     assert tuple(held_out_clips(dataset, settings)) == detector.test_clips
 
 
+@pytest.mark.slow
 def test_evaluate_detection_held_out_f1_above_floor(
     detector: Detector,
     tmp_path_factory: pytest.TempPathFactory,
