@@ -246,7 +246,7 @@ def _refuse_foreign(tables: set[str], where: str) -> None:
 def open_storage(
     url: str,
     *,
-    heartbeat: HeartbeatConfig | None = None,
+    heartbeat: HeartbeatConfig | None = HeartbeatConfig(),
     on_stale: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None,
     create_schema: bool = True,
 ) -> optuna.storages.RDBStorage:
@@ -254,7 +254,8 @@ def open_storage(
 
     Args:
         url: The storage URL; credentials are kept out of every message.
-        heartbeat: Heartbeat settings; ``None`` runs without heartbeats. Defaults to `None`.
+        heartbeat: Heartbeat settings; ``None`` runs without heartbeats. Defaults to
+            `HeartbeatConfig()` (30 s interval, 120 s grace period, one retry).
         on_stale: Called by Optuna with each trial it failed for a missing heartbeat.
         create_schema: Create missing tables; workers pass ``False`` because the parent
             created them once (concurrent first-time creation races). Defaults to `True`.

@@ -121,21 +121,25 @@ def optimize_until(
     timeout: float | None = None,
     callbacks: Sequence[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = (),
     should_stop: Callable[[], bool] = lambda: False,
-    owner: dict[str, Any] | None = None,
+    recover: Callable[[optuna.Study], object] = fail_stale_trials,
+    before_trial: Callable[[], object] = lambda: None,
     poll: float = 2.0,
 ) -> int:
     """Run trials until the study holds exactly ``n_trials`` finished (complete + pruned) ones.
 
     Under :func:`study_lock`, a worker counts finished and running trials and asks for a new
     one only while they fall short of ``n_trials``; the lock is released as soon as the trial
-    exists. A worker that finds the rest running waits, failing stale trials (a dead worker's)
-    so that their retries run. Returns how many trials this process ran.
+    exists. A worker that finds the rest running waits, calling ``recover`` (which fails stale
+    trials, a dead worker's, so that their retries run). ``before_trial`` runs before each
+    trial outside the lock (e.g. waiting for the tracking server). Returns how many trials
+    this process ran.
     """
     deadline = None if timeout is None else time.monotonic() + timeout
     ran = 0
     while not should_stop() and (deadline is None or time.monotonic() < deadline):
+        before_trial()
         with study_lock(study) as release:
-            fail_stale_trials(study)
+            recover(study)
             finished = len(study.get_trials(deepcopy=False, states=_FINISHED))
             running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
             if finished >= n_trials:
@@ -143,7 +147,7 @@ def optimize_until(
             if finished + running < n_trials:
 
                 def owned(trial: optuna.Trial) -> float:
-                    mark_owner(trial, **(owner or {}))
+                    mark_owner(trial)
                     release()
                     return objective(trial)
 
@@ -186,6 +190,34 @@ def _run_worker(config: Any, index: int) -> int:
         print(f"error (worker {index}): {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def run_parallel(config: Any, session: Any, n_workers: int) -> Any:
+    """Run the prepared study with ``n_workers`` processes; return ``run_study``'s result.
+
+    After the workers end, the parent runs ``run_study`` on its own session: it fails the
+    trial of a worker that died (e.g. killed by the OOM killer), runs what is still missing
+    and returns the study's counts.
+
+    Raises:
+        KeyboardInterrupt: a forwarded Ctrl-C (``search.run.Terminated`` for SIGTERM).
+        StudyFailed: a worker stopped on an error (its message is printed above).
+    """
+    from search._progress import StudyFailed  # noqa: PLC0415 - avoid an import cycle
+    from search._runner import run_study  # noqa: PLC0415
+    from search.run import Terminated  # noqa: PLC0415
+
+    code = run_workers(config, n_workers)
+    if code == EXIT_SIGTERM:
+        raise Terminated("SIGTERM forwarded to the workers")
+    if code == EXIT_SIGINT:
+        raise KeyboardInterrupt
+    if code != 0:
+        raise StudyFailed(
+            f"a worker of study {config.study!r} stopped with exit code {code} (its error is "
+            "printed above); fix the cause, then run the same command again to resume."
+        )
+    return run_study(config, session=session)
 
 
 def run_workers(config: Any, n_workers: int) -> int:

@@ -27,6 +27,10 @@ from search._config import SearchConfig
 from search._config import add_store_arguments
 from search._config import resolve_stores
 from search._progress import StudyFailed
+from search._remote import check_tracking
+from search._storage import install_log_redaction
+from search._workers import add_arguments as add_worker_arguments
+from search._workers import run_parallel
 
 EXIT_SIGINT, EXIT_SIGTERM = 130, 143
 
@@ -126,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="resume a study although its objective, space, data or sampler changed",
     )
+    add_worker_arguments(parser)
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="per-epoch detail and library logs"
     )
@@ -162,6 +167,7 @@ def quiet_libraries(verbose: bool) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     level = logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
     import optuna
 
     optuna.logging.set_verbosity(level)
@@ -185,8 +191,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         config = config_from_args(args)
+        check_tracking(config.tracking_uri)  # before any data, study or training work
         session = prepare_study(config, force=args.force_resume)
-        result = run_study(config, session=session)
+        if args.workers > 1:
+            result = run_parallel(config, session, args.workers)
+        else:
+            result = run_study(config, session=session)
         plots = finish_study(session)
     except StudyFailed as exc:
         if session is not None:
