@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from data_pipeline.errors import ConfigError
+from search._storage import redact_url
+from search._storage import validate_study_name
 from model.stores import DEFAULT_TRACKING_URI
 from model.stores import resolve_tracking_uri
 
@@ -90,8 +92,7 @@ class SearchConfig:
             raise ConfigError(
                 f"--timeout must be positive seconds, but got timeout={self.timeout}."
             )
-        if not self.study.strip():
-            raise ConfigError("--study must be a non-empty name, but got ''.")
+        validate_study_name(self.study)
 
     @property
     def direction(self) -> str:
@@ -99,8 +100,11 @@ class SearchConfig:
         return OBJECTIVES[self.objective]
 
     def as_params(self) -> dict[str, str]:
-        """The settings as strings, for the parent run's record."""
-        return {k: "" if v is None else str(v) for k, v in asdict(self).items()}
+        """The settings as strings, for the parent run's record (store passwords hidden)."""
+        params = {k: "" if v is None else str(v) for k, v in asdict(self).items()}
+        params["storage"] = redact_url(self.storage)
+        params["tracking_uri"] = redact_url(self.tracking_uri)
+        return params
 
 
 def _check_choice(flag: str, value: str, choices: tuple[str, ...]) -> None:

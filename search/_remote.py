@@ -4,17 +4,20 @@ Policy when a tracking server disappears mid-study (documented in ``docs/product
 
 1. Each MLflow call is retried by the MLflow client itself with exponential backoff
    (``MLFLOW_HTTP_REQUEST_MAX_RETRIES``, default 7 retries, about 4 minutes).
-2. A trial whose logging still fails is recorded FAIL in Optuna, tagged as a tracking outage,
-   and its parameters are enqueued again (``search._workers`` does this), so no trial is
+2. A trial whose logging still fails is recorded FAIL in Optuna and its parameters are
+   enqueued once more (the objective checks :func:`is_tracking_outage`), so no trial is
    COMPLETE without its FINISHED child run and the work is redone when tracking is back.
-3. Before the next trial the worker waits for the server (:func:`wait_for_tracking`, default
-   5 minutes); if it is still gone, the study stops with a one-line error and exit code 1.
+3. Before the next trial the worker waits for the server (:func:`wait_for_tracking`,
+   ``STROKE_SEARCH_TRACKING_PATIENCE`` seconds, default 300); if it is still gone, the
+   study stops with a one-line error (exit code 2, or 1 from ``--workers``); the child run
+   it could not close is failed by the next start's recovery.
    The study and its parent run stay consistent: re-running the same command resumes.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.error
 import urllib.parse
@@ -25,8 +28,8 @@ from data_pipeline.errors import ConfigError
 from data_pipeline.errors import ProjectError
 from search._storage import redact_text
 
-#: Marker in a failed trial's user attributes: it failed because tracking was unreachable.
-OUTAGE_ATTR = "tracking_outage"
+#: Seconds a worker waits for a vanished tracking server before it stops the study.
+PATIENCE_ENV = "STROKE_SEARCH_TRACKING_PATIENCE"
 
 
 class TrackingUnavailable(ProjectError):
@@ -50,23 +53,28 @@ def check_tracking(uri: str, *, timeout: float = 5.0) -> None:
     if is_remote(uri):
         _check_server(uri.rstrip("/"), timeout)
         return
-    scheme = urllib.parse.urlsplit(uri).scheme
-    if scheme == "sqlite":
+    if uri.startswith("sqlite:///"):
         path = Path(uri.removeprefix("sqlite:///"))
         _check_writable(path.parent, uri)
         _refuse_optuna_file(path, uri)
-    elif scheme in ("", "file"):
-        _check_writable(Path(urllib.parse.urlsplit(uri).path), uri)
 
 
-def wait_for_tracking(uri: str, *, patience: float = 300.0, poll: float = 5.0) -> None:
+def wait_for_tracking(uri: str, *, patience: float | None = None, poll: float = 2.0) -> None:
     """Block until a tracking server answers again, at most ``patience`` seconds.
+
+    Args:
+        uri: the tracking URI; local stores return at once.
+        patience: seconds to wait; ``None`` reads ``STROKE_SEARCH_TRACKING_PATIENCE``,
+            default 300.
+        poll: seconds between two checks. Defaults to `2`.
 
     Raises:
         TrackingUnavailable: still unreachable after ``patience`` seconds.
     """
     if not is_remote(uri):
         return
+    if patience is None:
+        patience = float(os.environ.get(PATIENCE_ENV, "300"))
     deadline = time.monotonic() + patience
     while True:
         try:

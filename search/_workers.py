@@ -35,6 +35,7 @@ from optuna.trial import TrialState
 from data_pipeline.errors import ProjectError
 from search._recovery import fail_stale_trials
 from search._recovery import mark_owner
+from search._remote import check_tracking
 from search._storage import normalize_storage_url
 from search._storage import sqlite_path
 
@@ -213,6 +214,7 @@ def run_parallel(config: Any, session: Any, n_workers: int) -> Any:
     if code == EXIT_SIGINT:
         raise KeyboardInterrupt
     if code != 0:
+        check_tracking(config.tracking_uri)  # a vanished tracking server: say so, exit 2
         raise StudyFailed(
             f"a worker of study {config.study!r} stopped with exit code {code} (its error is "
             "printed above); fix the cause, then run the same command again to resume."

@@ -1,0 +1,190 @@
+"""Worker processes: exact trial count under the study lock, dead workers, threads, signals."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import mlflow
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from search._recovery import OWNER_ATTR
+from search._recovery import fail_stale_trials
+from search._storage import HeartbeatConfig
+from search._storage import open_storage
+from search._workers import optimize_until
+from search._workers import threads_per_worker
+from tests.search_tests._services import child_env
+from tests.search_tests._services import search_command
+
+
+def _quick_worker(url: str, n_trials: int, seed: int) -> None:
+    study = optuna.load_study(
+        study_name="w",
+        storage=open_storage(url, create_schema=False),
+        sampler=optuna.samplers.RandomSampler(seed),
+    )
+
+    def objective(trial: optuna.Trial) -> float:
+        time.sleep(0.3)
+        return trial.suggest_float("x", 0.0, 1.0)
+
+    optimize_until(study, objective, n_trials=n_trials, poll=0.2)
+
+
+def _hanging_worker(url: str, started: str) -> None:
+    study = optuna.load_study(study_name="w", storage=open_storage(url, create_schema=False))
+
+    def objective(trial: optuna.Trial) -> float:
+        trial.suggest_float("x", 0.0, 1.0)
+        Path(started).touch()
+        time.sleep(600)
+        return 0.0
+
+    optimize_until(study, objective, n_trials=5)
+
+
+def _states(study: optuna.Study) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for trial in study.get_trials(deepcopy=False):
+        counts[trial.state.name] = counts.get(trial.state.name, 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize(("n_workers", "cores", "threads"), [(1, 2, 2), (2, 2, 1), (3, 2, 1), (2, 16, 8)])
+def test_workers_threads_per_worker(n_workers: int, cores: int, threads: int) -> None:
+    # N workers share the cores: max(1, cores // N) TensorFlow threads each
+    assert threads_per_worker(n_workers, cores) == threads
+
+
+def test_workers_three_processes_finish_exactly_n_trials(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/optuna.db"
+    optuna.create_study(storage=open_storage(url), study_name="w")
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_quick_worker, args=(url, 9, seed)) for seed in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=300)
+    study = optuna.load_study(study_name="w", storage=open_storage(url))
+    # exactly the requested number of finished trials, none left running, no worker crashed
+    assert _states(study) == {"COMPLETE": 9}
+    assert [worker.exitcode for worker in workers] == [0, 0, 0]
+    # the work was shared: trials were run by more than one process
+    assert len({t.system_attrs[OWNER_ATTR]["pid"] for t in study.trials}) >= 2
+
+
+def test_workers_killed_worker_trial_is_failed_and_study_finishes(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/optuna.db"
+    optuna.create_study(storage=open_storage(url), study_name="w")
+    started = tmp_path / "started"
+    worker = multiprocessing.get_context("spawn").Process(
+        target=_hanging_worker, args=(url, str(started))
+    )
+    worker.start()
+    deadline = time.monotonic() + 120
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.join()
+    study = optuna.load_study(study_name="w", storage=open_storage(url))
+    # this machine sees at once that the owner process is gone, no grace period needed
+    optimize_until(study, lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=3, poll=0.2)
+    assert _states(study) == {"FAIL": 1, "COMPLETE": 3}
+
+
+def test_workers_other_machine_trial_fails_only_after_its_grace_period(tmp_path: Path) -> None:
+    storage = open_storage(
+        f"sqlite:///{tmp_path}/optuna.db", heartbeat=HeartbeatConfig(interval=1, grace_period=2)
+    )
+    study = optuna.create_study(storage=storage, study_name="w")
+    remote = study.ask()
+    storage.set_trial_system_attr(
+        remote._trial_id, OWNER_ATTR, {"host": "another-machine", "pid": 1, "started": 1}
+    )
+    storage.record_heartbeat(remote._trial_id)
+    # a trial of a live worker on another machine (fresh heartbeat) is left alone
+    assert fail_stale_trials(study) == []
+    time.sleep(3.5)
+    # once its heartbeat is older than the grace period, any worker fails it
+    assert fail_stale_trials(study) == [remote.number]
+    assert study.trials[remote.number].state == TrialState.FAIL
+
+
+def _wait_for_running_trial(storage_url: str, study: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        try:
+            loaded = optuna.load_study(study_name=study, storage=storage_url)
+            running = loaded.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            if any("mlflow_run_id" in t.user_attrs for t in running):
+                time.sleep(2.0)  # well inside training
+                return
+        except (KeyError, Exception):  # noqa: BLE001 - the study may not exist yet
+            pass
+        time.sleep(1.0)
+    pytest.fail("no trial started within 600 s")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("sig", "code", "n_workers"), [(signal.SIGTERM, 143, "2"), (signal.SIGINT, 130, "1")]
+)
+def test_workers_signal_exits_cleanly_and_rerun_resumes(
+    study_args: list[str], tmp_path: Path, sig: int, code: int, n_workers: str
+) -> None:
+    storage = f"sqlite:///{tmp_path}/studies/optuna.db"
+    first = subprocess.Popen(
+        search_command(*study_args, "--n-trials", "2", "--epochs", "400", "--workers", n_workers),
+        env=child_env(),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    _wait_for_running_trial(storage, "e2e", first)
+    first.send_signal(sig)
+    _, err = first.communicate(timeout=300)
+    # 143 for SIGTERM, 130 for Ctrl-C, one line that says how to resume, no traceback
+    assert first.returncode == code, err
+    assert "run the same command again to resume" in err and "Traceback" not in err
+    study = optuna.load_study(study_name="e2e", storage=storage)
+    # the interrupted trial is FAIL (not RUNNING) and its parameters wait for a retry
+    assert not study.get_trials(states=(TrialState.RUNNING,))
+    assert study.get_trials(states=(TrialState.FAIL,))
+    assert study.get_trials(states=(TrialState.WAITING,))
+    client = mlflow.MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    experiment = client.get_experiment_by_name("e2e_experiment")
+    runs = client.search_runs([experiment.experiment_id])
+    assert not [r for r in runs if r.info.status == "RUNNING"]
+
+    again = subprocess.run(
+        search_command(*study_args, "--n-trials", "2", "--epochs", "1", "--workers", n_workers),
+        env=child_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert again.returncode == 0, again.stderr
+    study = optuna.load_study(study_name="e2e", storage=storage)
+    finished = study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))
+    # the re-run finished the job: 2 finished trials, the interrupted parameters retried
+    assert len(finished) == 2
+    assert any("retry_of" in t.user_attrs for t in study.trials)
+    runs = client.search_runs([experiment.experiment_id])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    # one parent run, one child run per trial that ran, none left RUNNING
+    assert len(parents) == 1
+    assert sorted(int(r.data.tags["optuna.trial_number"]) for r in children) == sorted(
+        t.number for t in study.trials if t.state != TrialState.WAITING
+    )
+    assert not [r for r in runs if r.info.status == "RUNNING"]
