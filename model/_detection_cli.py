@@ -20,11 +20,12 @@ from model.artifacts import MLMODEL_FILE
 from model.artifacts import PreprocessingSettings
 from model.artifacts import load_stroke_model
 from model.events import EventConfig
+from model.stores import DEFAULT_EXPERIMENT
 from model.stores import DEFAULT_TRACKING_URI
 from model.stores import resolve_tracking_uri
 
-DEFAULT_MODEL = "models:/tennis_stroke_recognition@champion"
-HANDEDNESS_CHOICES = ("auto", "left", "right")
+#: The search registers its best model under the experiment's name with the alias ``champion``.
+DEFAULT_MODEL = f"models:/{DEFAULT_EXPERIMENT}@champion"
 
 
 @dataclass(frozen=True)
@@ -114,16 +115,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"MLflow store (env MLFLOW_TRACKING_URI, else {DEFAULT_TRACKING_URI})",
     )
     parser.add_argument(
-        "--pose-model",
-        type=Path,
-        default=None,
-        help="PoseLandmarker .task file (env POSE_LANDMARKER_MODEL, else downloaded once)",
-    )
-    parser.add_argument(
         "--confidence",
         type=float,
         default=None,
-        help="minimum stroke score of a stroke frame (None: 0.5 with a neutral class, else 0.8)",
+        help="minimum stroke score of a stroke frame (None: 0.7 with a neutral class, else 0.8)",
     )
     parser.add_argument(
         "--merge-gap",
@@ -142,12 +137,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=defaults.max_duration_s,
         help="split events longer than this many seconds",
-    )
-    parser.add_argument(
-        "--handedness",
-        choices=HANDEDNESS_CHOICES,
-        default="auto",
-        help="player's racquet hand, used when the model mirrors left-handers",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details")
 

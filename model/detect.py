@@ -216,7 +216,8 @@ def load_poses(video: Path, *, out_dir: Path, pose_model: Path | None) -> PoseCl
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m model.detect",
-        description=__doc__.split("\n\n")[0],
+        description="Find the strokes in a new video with a trained model; write strokes.json, "
+        "strokes.csv, timeline.png (and annotated.mp4).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("video", type=Path, metavar="VIDEO", help="video file or pose cache .npz")
@@ -227,6 +228,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--annotated-video",
         action="store_true",
         help="also write annotated.mp4: the video with its poses and strokes drawn",
+    )
+    parser.add_argument(
+        "--pose-model",
+        type=Path,
+        default=None,
+        help="PoseLandmarker .task file (env POSE_LANDMARKER_MODEL, else downloaded once)",
+    )
+    parser.add_argument(
+        "--handedness",
+        choices=("auto", "left", "right"),
+        default="auto",
+        help="player's racquet hand, used when the model mirrors left-handers",
     )
     add_arguments(parser)
     return parser
