@@ -115,8 +115,12 @@ def promote_champion(
         client.create_registered_model(name)
     except MlflowException:  # already registered
         pass
-    version = client.create_model_version(
-        name, source=source, run_id=run_id, tags={"objective": objective, metric: str(value)}
+    version = client.create_model_version(  # a tracking server needs model_id with models:/
+        name,
+        source=source,
+        run_id=run_id,
+        model_id=source.removeprefix("models:/"),
+        tags={"objective": objective, metric: str(value)},
     )
     client.set_registered_model_alias(name, CHAMPION_ALIAS, version.version)
     return True

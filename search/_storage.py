@@ -17,11 +17,12 @@ from __future__ import annotations
 import contextlib
 import difflib
 import logging
+import os
 import re
 import sqlite3
 import warnings
-from collections.abc import Callable
 from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,19 +52,31 @@ class StorageError(ProjectError):
 
 @dataclass(frozen=True)
 class HeartbeatConfig:
-    """Heartbeats of RDB storages: a trial whose worker stops beating is failed and retried.
+    """Heartbeats of RDB storages: a trial whose worker stops beating is failed (and retried).
 
     Args:
         interval: Seconds between two heartbeats of a running trial. Defaults to `30`.
         grace_period: Seconds without a heartbeat after which any worker fails the trial.
             Defaults to `120`.
-        max_retry: How many times a failed-by-heartbeat trial's parameters are run again.
-            Defaults to `1`.
     """
 
     interval: int = 30
     grace_period: int = 120
-    max_retry: int = 1
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> HeartbeatConfig:
+        """Defaults, overridden by ``STROKE_SEARCH_HEARTBEAT_INTERVAL`` / ``..._GRACE_PERIOD``."""
+        env = os.environ if env is None else env
+        try:
+            return cls(
+                interval=int(env.get("STROKE_SEARCH_HEARTBEAT_INTERVAL", cls.interval)),
+                grace_period=int(env.get("STROKE_SEARCH_GRACE_PERIOD", cls.grace_period)),
+            )
+        except ValueError as exc:
+            raise ConfigError(
+                f"STROKE_SEARCH_HEARTBEAT_INTERVAL and STROKE_SEARCH_GRACE_PERIOD must be whole "
+                f"seconds ({exc}); unset them for the defaults 30 and 120."
+            ) from None
 
     def __post_init__(self) -> None:
         if self.interval < 1 or self.grace_period <= self.interval:
@@ -72,8 +85,6 @@ class HeartbeatConfig:
                 f"but got interval={self.interval}, grace_period={self.grace_period}; "
                 "use e.g. --heartbeat-interval 30 --grace-period 120."
             )
-        if self.max_retry < 0:
-            raise ConfigError(f"max_retry must be at least 0, but got {self.max_retry=}.")
 
 
 def redact_url(url: str) -> str:
@@ -246,17 +257,15 @@ def _refuse_foreign(tables: set[str], where: str) -> None:
 def open_storage(
     url: str,
     *,
-    heartbeat: HeartbeatConfig | None = HeartbeatConfig(),
-    on_stale: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None,
+    heartbeat: HeartbeatConfig | None = None,
     create_schema: bool = True,
 ) -> optuna.storages.RDBStorage:
     """Open (and on first use create) the study store behind ``--storage``.
 
     Args:
         url: The storage URL; credentials are kept out of every message.
-        heartbeat: Heartbeat settings; ``None`` runs without heartbeats. Defaults to
-            `HeartbeatConfig()` (30 s interval, 120 s grace period, one retry).
-        on_stale: Called by Optuna with each trial it failed for a missing heartbeat.
+        heartbeat: Heartbeat settings; ``None`` reads :meth:`HeartbeatConfig.from_env`
+            (30 s interval, 120 s grace period unless the environment says otherwise).
         create_schema: Create missing tables; workers pass ``False`` because the parent
             created them once (concurrent first-time creation races). Defaults to `True`.
 
@@ -268,6 +277,7 @@ def open_storage(
     path = sqlite_path(parsed)
     if path is not None:
         check_sqlite_file(path, shown)
+    heartbeat = heartbeat or HeartbeatConfig.from_env()
     with storage_errors(shown), warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if path is None and create_schema:
@@ -280,9 +290,8 @@ def open_storage(
         storage = optuna.storages.RDBStorage(
             parsed.render_as_string(hide_password=False),
             engine_kwargs=engine_kwargs(parsed),
-            heartbeat_interval=heartbeat.interval if heartbeat else None,
-            grace_period=heartbeat.grace_period if heartbeat else None,
-            heartbeat_stale_trial_callback=on_stale if heartbeat else None,
+            heartbeat_interval=heartbeat.interval,
+            grace_period=heartbeat.grace_period,
             skip_table_creation=not create_schema,
         )
         if path is not None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import dataclasses
 import fcntl
 import multiprocessing
@@ -41,6 +42,7 @@ from search._storage import sqlite_path
 
 EXIT_SIGINT, EXIT_SIGTERM = 130, 143
 SEED_STRIDE = 7919
+_PR_SET_PDEATHSIG = 1  # prctl option, <linux/prctl.h>
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
@@ -69,13 +71,17 @@ def limit_tf_threads(n_threads: int) -> None:
 
 
 @contextlib.contextmanager
-def study_lock(study: optuna.Study) -> Iterator[Callable[[], None]]:
-    """Hold a lock shared by every worker of ``study`` (also on other machines for PostgreSQL).
+def study_lock(
+    storage: optuna.storages.BaseStorage, study_name: str
+) -> Iterator[Callable[[], None]]:
+    """Hold a lock shared by every worker of a study (also on other machines for PostgreSQL).
 
     Yields a ``release`` function that ends the lock early (idempotent). SQLite studies lock a
-    ``<file>.lock`` beside the database, PostgreSQL ones take an advisory lock.
+    ``<file>.lock`` beside the database, PostgreSQL ones take an advisory lock. Used around
+    first-time creation (study, baseline, parent run) and around asking for a trial.
     """
-    url = getattr(getattr(study._storage, "_backend", study._storage), "url", "")
+    backend = getattr(storage, "_backend", storage)
+    url = getattr(backend, "url", "")
     parsed = normalize_storage_url(url) if url else None
     path = sqlite_path(parsed) if parsed else None
     released = False
@@ -91,9 +97,8 @@ def study_lock(study: optuna.Study) -> Iterator[Callable[[], None]]:
                 handle.close()
 
     elif parsed is not None and parsed.get_backend_name() == "postgresql":
-        backend = study._storage._backend  # type: ignore[attr-defined]
         connection = backend.engine.connect()
-        key = zlib.crc32(study.study_name.encode())
+        key = zlib.crc32(study_name.encode())
         connection.exec_driver_sql(f"SELECT pg_advisory_lock({key})")
 
         def release() -> None:
@@ -139,7 +144,7 @@ def optimize_until(
     ran = 0
     while not should_stop() and (deadline is None or time.monotonic() < deadline):
         before_trial()
-        with study_lock(study) as release:
+        with study_lock(study._storage, study.study_name) as release:
             recover(study)
             finished = len(study.get_trials(deepcopy=False, states=_FINISHED))
             running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
@@ -162,9 +167,17 @@ def optimize_until(
 def _worker_main(config: Any, index: int, n_threads: int) -> None:
     """Entry point of one spawned worker: own process group, limited threads, the trial loop."""
     os.setpgid(0, 0)  # Ctrl-C in a terminal reaches the parent, which forwards it once
+    _terminate_with_parent()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     limit_tf_threads(n_threads)
     sys.exit(_run_worker(config, index))
+
+
+def _terminate_with_parent() -> None:
+    """Linux: SIGTERM this worker when the parent dies (``kill -9`` of the command leaves no
+    orphans: each worker fails its trial cleanly and exits)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _run_worker(config: Any, index: int) -> int:
@@ -225,8 +238,8 @@ def run_parallel(config: Any, session: Any, n_workers: int) -> Any:
 def run_workers(config: Any, n_workers: int) -> int:
     """Start ``n_workers`` spawned workers on the prepared study; return the exit code.
 
-    0 when every worker ended normally, 130/143 after a forwarded SIGINT/SIGTERM, otherwise
-    the first non-zero worker exit code.
+    0 when every worker ended normally or was killed by a signal, 130/143 after a forwarded
+    SIGINT/SIGTERM, otherwise the first positive worker exit code (a worker's error).
     """
     context = multiprocessing.get_context("spawn")
     n_threads = threads_per_worker(n_workers)
@@ -258,6 +271,7 @@ def run_workers(config: Any, n_workers: int) -> int:
             signal.signal(sig, handler)
     if received:
         return EXIT_SIGTERM if received[0] == signal.SIGTERM else EXIT_SIGINT
-    codes = [worker.exitcode for worker in workers]
-    return next((code if code >= 0 else 128 - code for code in codes if code), 0)
+    # A worker killed by a signal (e.g. the OOM killer) does not fail the study: the others
+    # fail its trial and retry it, and the parent's run_study finishes what is missing.
+    return next((code for code in (w.exitcode for w in workers) if code and code > 0), 0)
 

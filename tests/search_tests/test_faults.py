@@ -229,3 +229,68 @@ def test_faults_credentials_never_reach_logs_params_or_tags(
                 text = Path(client.download_artifacts(run.info.run_id, artifact.path, str(tmp_path))).read_text()
                 # nor the settings file logged with the parent run
                 assert "hunter2" not in text and "postgres:***@" in text
+
+
+def _wait_for_child_run(storage: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        try:
+            study = optuna.load_study(study_name="e2e", storage=storage)
+            running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+            if any("mlflow_run_id" in t.user_attrs for t in running):
+                return
+        except KeyError:
+            pass
+        time.sleep(0.5)
+    pytest.fail("no trial started within 900 s")
+
+
+@pytest.mark.slow
+@pytest.mark.services
+def test_faults_tracking_server_going_away_fails_the_trial_and_resume_repairs(
+    study_args: list[str], tmp_path: Path
+) -> None:
+    storage = f"sqlite:///{tmp_path}/studies/optuna.db"
+    with mlflow_server(tmp_path / "mlflow") as server:
+        args = [*_replace_arg(study_args, "--tracking-uri", server.uri), "--n-trials", "2"]
+        env = child_env(STROKE_SEARCH_TRACKING_PATIENCE="5")
+        first = subprocess.Popen(
+            search_command(*args, "--epochs", "30"), cwd=tmp_path, env=env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        _wait_for_child_run(storage, first)
+        server.stop()
+        _, err = first.communicate(timeout=600)
+        # the study stops with one clear line once the server stayed away past the patience
+        assert first.returncode == 2, err[-3000:]
+        assert "has been unreachable for 5 s" in err and "re-run the same command" in err
+        assert "Traceback" not in err
+        study = optuna.load_study(study_name="e2e", storage=storage)
+        lost = study.get_trials(states=(TrialState.FAIL,))
+        # the trial whose logging failed is FAIL, not COMPLETE without a run, and waits for a retry
+        assert lost and not study.get_trials(states=(TrialState.RUNNING,))
+        assert study.get_trials(states=(TrialState.WAITING,))
+
+        server.start()
+        again = subprocess.run(
+            search_command(*args, "--epochs", "1"), cwd=tmp_path, env=env, text=True,
+            capture_output=True, timeout=900,
+        )  # fmt: skip
+        assert again.returncode == 0, again.stderr[-3000:]
+        study = optuna.load_study(study_name="e2e", storage=storage)
+        finished = study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))
+        # resume repaired it: the lost parameters ran again and the study has its 2 trials
+        assert len(finished) == 2
+        assert any(t.user_attrs.get("retry_of") == lost[0].number for t in finished)
+        client = mlflow.MlflowClient(server.uri)
+        runs = client.search_runs([client.get_experiment_by_name("e2e_experiment").experiment_id])
+        # no run is left RUNNING; every complete trial has exactly one FINISHED child run
+        assert not [r for r in runs if r.info.status == "RUNNING"]
+        for trial in study.get_trials(states=(TrialState.COMPLETE,)):
+            statuses = [
+                r.info.status
+                for r in runs
+                if r.data.tags.get("optuna.trial_number") == str(trial.number)
+            ]
+            assert statuses == ["FINISHED"]
