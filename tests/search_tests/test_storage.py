@@ -220,7 +220,7 @@ def test_storage_disk_full_is_clear_and_keeps_the_database(tmp_path: Path) -> No
     assert int(out.split("COMPLETE:")[1].split()[0]) >= 3
 
 
-def test_storage_read_only_folder_is_refused_before_writing(tmp_path: Path) -> None:
+def test_storage_read_only_studies_and_mlruns_are_refused_before_writing(tmp_path: Path) -> None:
     result = _in_small_filesystem(
         tmp_path,
         """
@@ -241,6 +241,12 @@ def test_storage_read_only_folder_is_refused_before_writing(tmp_path: Path) -> N
             print("ERROR:", exc)
         after = hashlib.sha256(open(f"{fs}/studies/optuna.db", "rb").read()).hexdigest()
         print("SAME:", before == after)
+        from search._remote import check_tracking, TrackingUnavailable
+        try:
+            check_tracking(f"sqlite:///{fs}/mlruns/mlflow.db")
+            print("NO TRACKING ERROR")
+        except TrackingUnavailable as exc:
+            print("TRACKING:", exc)
         """,
     )
     out = result.stdout
@@ -248,3 +254,5 @@ def test_storage_read_only_folder_is_refused_before_writing(tmp_path: Path) -> N
     assert "ERROR: cannot write the study folder" in out, out + result.stderr
     assert "Read-only file system" in out and "make it writable" in out
     assert "SAME: True" in out
+    # a read-only mlruns/ is refused the same way, before any trial
+    assert "TRACKING: cannot write the MLflow store folder" in out
