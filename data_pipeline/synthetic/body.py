@@ -78,10 +78,10 @@ _SEGMENTS = {
 
 
 def sample_players(rng: np.random.Generator, n_players: int) -> list[Player]:
-    """Draw ``n_players`` players; about one in five is left-handed, player 1 always is."""
+    """Draw ``n_players`` players; every fourth one (``p01``, ``p05``, ...) is left-handed."""
     players = []
     for i in range(n_players):
-        left = i == 1 or (i > 1 and rng.random() < 0.2)
+        left = i % 4 == 1
         players.append(
             Player(
                 name=f"p{i:02d}",

@@ -16,6 +16,7 @@ from scipy.signal import lfilter
 from data_pipeline.landmarks import LANDMARK_INDEX
 
 VIEWPOINTS: tuple[str, ...] = ("behind", "elevated", "side", "diagonal")
+MAX_SPREAD = 2.0  # camera placement variety stops growing beyond this difficulty
 _LIMBS = [LANDMARK_INDEX[f"{s}_{p}"] for s in ("left", "right") for p in ("wrist", "elbow", "ankle")]
 _TORSO = [LANDMARK_INDEX[f"{s}_{p}"] for s in ("left", "right") for p in ("shoulder", "hip")]
 
@@ -41,17 +42,24 @@ class Camera:
     aspect: float = 16 / 9
 
 
-def sample_camera(rng: np.random.Generator, difficulty: float, viewpoint: str | None = None) -> Camera:
-    """Draw a camera; higher ``difficulty`` means more side-on and elevated views and more shake."""
-    if viewpoint is None:
-        other = min(0.75, 0.35 * difficulty)
-        viewpoint = str(rng.choice(VIEWPOINTS, p=[1 - other, other / 3, other / 3, other / 3]))
+def plan_viewpoints(rng: np.random.Generator, n_clips: int, difficulty: float) -> list[str]:
+    """Viewpoint of each clip: behind the baseline except for a share of ``0.2 * difficulty``
+    (at most 75 %) spread over elevated, side-on and diagonal views, in random order."""
+    n_other = round(min(0.75, 0.2 * difficulty) * n_clips)
+    others = [VIEWPOINTS[1 + i % 3] for i in rng.permutation(n_other)]
+    return [str(v) for v in rng.permutation(others + ["behind"] * (n_clips - n_other))]
+
+
+def sample_camera(rng: np.random.Generator, difficulty: float, viewpoint: str) -> Camera:
+    """Draw a camera for ``viewpoint``; higher ``difficulty`` places it more variously (distance,
+    height, offset, field of view) and makes hand-held shake more common."""
     side = float(rng.choice([-1.0, 1.0]))
-    distance = rng.uniform(5.5, 9.0)
-    height = rng.uniform(1.0, 1.7)
+    spread = min(difficulty, MAX_SPREAD)
+    distance = rng.uniform(7.0 - spread, 7.5 + spread)
+    height = rng.uniform(1.3 - 0.3 * spread, 1.4 + 0.3 * spread)
     target = (0.0, 0.95, 0.0)
     if viewpoint == "behind":
-        position = (rng.normal(0.0, 0.4), height, -distance)
+        position = (rng.normal(0.0, 0.3 * spread), height, -distance)
     elif viewpoint == "elevated":
         position = (rng.normal(0.0, 0.5), rng.uniform(2.8, 4.5), -distance - 1.0)
         target = (0.0, 0.6, 0.3)
@@ -65,7 +73,7 @@ def sample_camera(rng: np.random.Generator, difficulty: float, viewpoint: str | 
         viewpoint=viewpoint,
         position=tuple(float(v) for v in position),
         target=target,
-        fov_deg=float(rng.uniform(60, 90)),
+        fov_deg=float(rng.uniform(70 - 10 * spread, 75 + 15 * spread)),
         shake_deg=float(rng.uniform(0.3, 1.2)) if handheld else 0.0,
     )
 

@@ -40,6 +40,7 @@ from data_pipeline.synthetic.body import Player
 from data_pipeline.synthetic.body import sample_players
 from data_pipeline.synthetic.camera import Camera
 from data_pipeline.synthetic.camera import observe
+from data_pipeline.synthetic.camera import plan_viewpoints
 from data_pipeline.synthetic.camera import sample_camera
 from data_pipeline.synthetic.timeline import StrokeEvent
 from data_pipeline.synthetic.timeline import plan_strokes
@@ -75,12 +76,13 @@ def plan_dataset(seed: int, n_clips: int, difficulty: float) -> list[ClipSpec]:
     players = sample_players(rng, max(2, round(n_clips / 3)))
     rates = list(rng.permutation(list(FPS_CHOICES)))[: min(4, n_clips)]
     rates += list(rng.choice(list(FPS_CHOICES), n_clips - len(rates), p=list(FPS_CHOICES.values())))
+    views = plan_viewpoints(rng, n_clips, difficulty)
     return [
         ClipSpec(
             stem=f"synth_{i:03d}",
             index=i,
             player=players[i % len(players)],
-            camera=sample_camera(rng, difficulty),
+            camera=sample_camera(rng, difficulty, views[i]),
             fps=int(rates[i]),
             duration=float(rng.uniform(*CLIP_SECONDS)),
         )
