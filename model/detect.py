@@ -268,7 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if detection.note:
         print(f"note: {args.video.name}: {detection.note}", file=sys.stderr)
-    logger.info("%d strokes %s -> %s", len(detection.events), detection.counts(), out)
+    counts = ", ".join(f"{name} {n}" for name, n in detection.counts().items())
+    print(f"{args.video.name}: {len(detection.events)} strokes ({counts}) -> {out}")
     return 0
 
 

@@ -118,6 +118,8 @@ def write_annotated_video(
     os.close(fd)
     writer = cv2.VideoWriter(tmp_name, cv2.VideoWriter_fourcc(*"mp4v"), clip.fps, (width, height))
     try:
+        if not writer.isOpened():
+            raise DataError(f"OpenCV cannot write {out_path} (no MPEG-4 encoder in this build).")
         frames = tqdm(range(clip.n_frames), desc="annotated video", unit="frame", disable=None)
         for index in frames:
             ok, frame = capture.read()

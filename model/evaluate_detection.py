@@ -92,13 +92,11 @@ def evaluate_clips(
         if info.annotation is None:
             logger.warning("clip %s has no annotation; left out of the evaluation", clip_id)
             continue
-        detection = detect_clip(
-            model,
-            preprocessing,
-            load_pose_clip(info.path),
-            events=events,
-            handedness=dataset.handedness(clip_id),
-        )
+        # The data folder knows each clip's handedness; only a mirroring model needs it.
+        mirrors = preprocessing.features.canonical_handedness
+        hand = dataset.handedness(clip_id) if mirrors else "unknown"
+        clip = load_pose_clip(info.path)
+        detection = detect_clip(model, preprocessing, clip, events=events, handedness=hand)
         records = event_records(detection)
         detected = [(e["class"], e["start_frame"], e["end_frame"]) for e in records]
         annotated = [(s.cls, s.start, s.end) for s in info.annotation.segments]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -75,9 +76,9 @@ def test_detect_writes_json_csv_and_timeline_with_the_models_window(
     assert document["n_frames"] == info.n_frames and document["video_fps"] == info.fps
     events = document["events"]
     assert events and document["note"] is None
-    # frames are the video's own frames, matching the times at the video's fps
+    # frames are the video's own frames, matching the times at the video's fps (halves up)
     for event in events:
-        assert event["start_frame"] == round(event["start_time"] * info.fps)
+        assert event["start_frame"] == math.floor(event["start_time"] * info.fps + 0.5)
         assert 0 <= event["start_frame"] < event["end_frame"] <= info.n_frames
     # counts cover every stroke class; the CSV holds the same events
     assert document["counts"] == {
