@@ -4,9 +4,8 @@ The F1 floor of the held-out test, :data:`F1_FLOOR` = 0.6, is calibrated on the 
 detector (LSTM 16, 12 epochs on the small synthetic dataset): trained with seeds 0, 1 and 2 it
 scored event micro F1 0.778, 0.703 and 0.757 on the two held-out clips (35 strokes; 16 epochs
 gave 0.812, 0.703, 0.771), while untrained models of the same architecture score 0.0, 0.07 and
-0.15
-(``test_evaluate_clips_untrained_model_stays_far_below_the_floor``). The floor fails a detector
-that learned nothing or a broken event rule, with room for seed and platform noise.
+0.15 (``test_evaluate_clips_untrained_model_stays_far_below_the_floor``). The floor fails a
+detector that learned nothing or a broken event rule, with room for seed and platform noise.
 """
 
 from __future__ import annotations
