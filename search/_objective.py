@@ -24,6 +24,8 @@ from search._champion import OBJECTIVE_METRICS
 from search._params import TrialParams
 from search._params import suggest
 from search._pruning import PruningCallback
+from search._recovery import mark_owner
+from search._remote import is_tracking_outage
 from search._space import SearchSpace
 from search._study import retry_once
 from search._tracking import Tracker
@@ -40,6 +42,23 @@ def objective_value(evaluation: Evaluation, objective: str) -> float:
     if math.isnan(value):
         raise DataError(f"the trial's {objective} is NaN (training diverged); the trial fails.")
     return value
+
+
+class DivergenceGuard(keras.callbacks.Callback):
+    """Fails the trial as soon as an epoch's loss is NaN or infinite (a diverged model).
+
+    Without it a diverged trial either completes with a meaningless model or, because its
+    NaN ``val_loss`` reaches the pruner, is recorded PRUNED instead of FAIL.
+    """
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        for name in ("loss", "val_loss"):
+            value = float((logs or {}).get(name, 0.0))
+            if not math.isfinite(value):
+                raise DataError(
+                    f"training diverged: {name} is {value} at epoch {epoch + 1}; the trial "
+                    "fails (a learning_rate this high cannot train this model)."
+                )
 
 
 class Objective:
@@ -81,6 +100,7 @@ class Objective:
         self.verbose = verbose
 
     def __call__(self, trial: optuna.Trial) -> float:
+        mark_owner(trial)  # lets a restart tell this trial from a live worker's
         params = suggest(trial, self.space)
         run_id = self.tracker.start_child(trial, params.sampled)
         recorder = HistoryRecorder()
@@ -96,7 +116,7 @@ class Objective:
         except BaseException as exc:  # KeyboardInterrupt/termination too: the run must end
             error = f"{type(exc).__name__}: {exc}"
             trial.set_user_attr("error", error[:1000])
-            if isinstance(exc, KeyboardInterrupt):
+            if isinstance(exc, KeyboardInterrupt) or is_tracking_outage(exc):
                 retry_once(trial.study, trial.number, trial.params, trial.user_attrs)
             raise
         finally:
@@ -120,7 +140,7 @@ class Objective:
             spec,
             data,
             seed=seed,
-            callbacks=[pruning, *self.callbacks],
+            callbacks=[DivergenceGuard(), pruning, *self.callbacks],
             verbose=self.verbose,
             recorder=recorder,
         )

@@ -14,14 +14,21 @@ from typing import TextIO
 import optuna
 from optuna.trial import TrialState
 
-from search._study import n_finished
+from search._pruning import intermediate_sign
 
 STATE_WIDTH = 8
 
 
 def progress_line(study: optuna.Study, trial: optuna.trial.FrozenTrial, objective: str) -> str:
     """The one-line summary of a finished trial (number, state, objective, best, epochs, time)."""
-    value = f"{objective}={trial.value:.4f}" if trial.value is not None else f"{objective}=-"
+    if trial.state == TrialState.COMPLETE:
+        value = f"{objective}={trial.value:.4f}"
+    elif trial.intermediate_values:  # pruned: the val_loss it was judged on
+        last = max(trial.intermediate_values)
+        loss = trial.intermediate_values[last] * intermediate_sign(study.direction.name.lower())
+        value = f"val_loss={loss:.4f} at epoch {last}"
+    else:
+        value = f"{objective}=-"
     try:
         best = study.best_trial
         best_text = f"best={best.value:.4f} (#{best.number})"
@@ -33,8 +40,8 @@ def progress_line(study: optuna.Study, trial: optuna.trial.FrozenTrial, objectiv
         f"trial {trial.number:>3}  {trial.state.name:<{STATE_WIDTH}}  {value}  {best_text}  "
         f"epochs={epochs}  {seconds:.1f}s"
     )
-    if trial.state == TrialState.FAIL and "fail_reason" in trial.user_attrs:
-        text += f"  ({trial.user_attrs['fail_reason']})"
+    if trial.state == TrialState.FAIL and "error" in trial.user_attrs:
+        text += f"  ({trial.user_attrs['error']})"
     return text
 
 
@@ -47,7 +54,6 @@ class TrialCallbacks:
 
     Args:
         objective: the objective's name, for the progress line.
-        n_trials: stop once the study has this many finished (complete + pruned) trials.
         max_failures: stop after this many failed trials in a row in this process.
         on_complete: called with each finished trial (records the best trial and champion).
         out: where progress lines go. Defaults to stdout.
@@ -57,13 +63,11 @@ class TrialCallbacks:
         self,
         *,
         objective: str,
-        n_trials: int,
         max_failures: int,
         on_complete: Callable[[optuna.Study, optuna.trial.FrozenTrial], object],
         out: TextIO | None = None,
     ) -> None:
         self.objective = objective
-        self.n_trials = n_trials
         self.max_failures = max_failures
         self.on_complete = on_complete
         self.out = out or sys.stdout
@@ -80,16 +84,13 @@ class TrialCallbacks:
             self.consecutive_failures += 1
         else:
             self.consecutive_failures = 0
-        if self.consecutive_failures >= self.max_failures:
+        if self.consecutive_failures >= self.max_failures:  # the loop checks ``failure``
             self.failure = (
                 f"study {study.study_name!r} stopped: the last {self.consecutive_failures} trials "
                 f"all failed (last error: {_error_of(trial)}); fix the cause (see the FAILED "
                 "child runs' 'error' tag, or -v), then run the same command again to resume."
             )
-            study.stop()
-        elif n_finished(study) >= self.n_trials:
-            study.stop()
 
 
 def _error_of(trial: optuna.trial.FrozenTrial) -> str:
-    return str(trial.user_attrs.get("error") or trial.user_attrs.get("fail_reason") or "unknown")
+    return str(trial.user_attrs.get("error", "unknown"))

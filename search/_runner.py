@@ -38,13 +38,15 @@ from search._progress import TrialCallbacks
 from search._pruning import make_pruner
 from search._space import DEFAULT_SPACE
 from search._space import GRID_SPACE
+from search._remote import wait_for_tracking
 from search._space import SearchSpace
 from search._storage import open_storage
-from search._study import n_finished
 from search._study import open_study
 from search._study import recover_stale_trials
 from search._tracking import Tracker
 from search._tracking import ensure_parent_run
+from search._workers import optimize_until
+from search._workers import study_lock
 
 _log = logging.getLogger(__name__)
 
@@ -104,16 +106,17 @@ def open_session(config: SearchConfig, *, force: bool = False) -> Session:
         max_epochs=max_epochs,
         patience=config.patience,
     )
-    study = open_study(
-        config,
-        space,
-        storage,
-        data_fingerprint=dataset.fingerprint,
-        window_range=dataset.admissible_window_range(),
-        pruner=pruner,
-        force=force,
-    )
-    parent = ensure_parent_run(client, study, experiment_id, _identity_params(study, config))
+    with study_lock(storage, config.study):  # machines starting together create it once
+        study = open_study(
+            config,
+            space,
+            storage,
+            data_fingerprint=dataset.fingerprint,
+            window_range=dataset.admissible_window_range(),
+            pruner=pruner,
+            force=force,
+        )
+        parent = ensure_parent_run(client, study, experiment_id, _identity_params(study, config))
     tracker = Tracker(client, experiment_id, parent, config.study)
     return Session(config, dataset, space, storage, study, tracker)
 
@@ -121,7 +124,7 @@ def open_session(config: SearchConfig, *, force: bool = False) -> Session:
 def prepare_study(config: SearchConfig, *, force: bool = False) -> Session:
     """Open the session, record this run's settings and fail trials left RUNNING (run once)."""
     session = open_session(config, force=force)
-    recover_stale_trials(session.study, session.storage, session.tracker)
+    recover_stale_trials(session.study, session.tracker)
     _record_settings(session)
     return session
 
@@ -161,7 +164,6 @@ def run_study(
     )
     loop = TrialCallbacks(
         objective=config.objective,
-        n_trials=config.n_trials,
         max_failures=config.max_failures,
         on_complete=lambda s, t: record_best(
             session.tracker.client,
@@ -173,13 +175,16 @@ def run_study(
         ),
         out=out,
     )
-    if n_finished(study) < config.n_trials:
-        study.optimize(
-            objective,
-            timeout=config.timeout,
-            callbacks=[loop],
-            catch=(Exception,),
-        )
+    optimize_until(
+        study,
+        objective,
+        n_trials=config.n_trials,
+        timeout=config.timeout,
+        callbacks=[loop],
+        should_stop=lambda: loop.failure is not None,
+        recover=lambda s: recover_stale_trials(s, session.tracker),
+        before_trial=lambda: wait_for_tracking(config.tracking_uri),
+    )
     if loop.failure:
         raise StudyFailed(loop.failure)
     return _result(study, len(loop.trial_numbers))
@@ -187,10 +192,18 @@ def run_study(
 
 def finish_study(session: Session, *, status: str = "FINISHED") -> PlotSet:
     """Write the plots, log them to the parent run and end the parent run with ``status``."""
-    study, tracker = session.study, session.tracker
-    plots = write_plots(study, plot_folder(study.study_name), target_name=session.config.objective)
-    tracker.client.log_artifacts(tracker.parent_run_id, str(plots.html.parent), "plots")
+    tracker = session.tracker
+    plots = publish_plots(session.study, tracker.client, tracker.parent_run_id)
     tracker.client.set_terminated(tracker.parent_run_id, status=status)
+    return plots
+
+
+def publish_plots(study: optuna.Study, client: MlflowClient, parent_run_id: str | None) -> PlotSet:
+    """Write ``studies/<study>/plots`` and log the folder to the parent run (when there is one)."""
+    objective = str(study.user_attrs.get("objective", "objective"))
+    plots = write_plots(study, plot_folder(study.study_name), target_name=objective)
+    if parent_run_id is not None:
+        client.log_artifacts(parent_run_id, str(plots.html.parent), "plots")
     return plots
 
 

@@ -9,6 +9,7 @@ unless forced.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,7 @@ from data_pipeline.errors import ConfigError
 from search._config import SearchConfig
 from search._params import baseline_values
 from search._pruning import intermediate_label
+from search._recovery import fail_stale_trials
 from search._space import SearchSpace
 from search._tracking import RUN_ID_ATTR
 from search._tracking import Tracker
@@ -36,9 +38,14 @@ def make_sampler(config: SearchConfig, space: SearchSpace) -> optuna.samplers.Ba
         from search._params import grid_values
 
         return optuna.samplers.GridSampler(grid_values(space), seed=config.seed)
-    return optuna.samplers.TPESampler(
-        seed=config.seed, multivariate=True, group=True, n_startup_trials=config.n_startup_trials
-    )
+    with warnings.catch_warnings():  # multivariate and group are "experimental" since 2.2
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(
+            seed=config.seed,
+            multivariate=True,
+            group=True,
+            n_startup_trials=config.n_startup_trials,
+        )
 
 
 def identity(config: SearchConfig, space: SearchSpace, data_fingerprint: str) -> dict[str, str]:
@@ -129,33 +136,33 @@ def retry_once(
     return True
 
 
-def recover_stale_trials(
-    study: optuna.Study, storage: optuna.storages.BaseStorage, tracker: Tracker
-) -> list[int]:
-    """Fail trials left RUNNING by a killed process, fail their runs, retry each once.
+def recover_stale_trials(study: optuna.Study, tracker: Tracker) -> list[int]:
+    """Fail the trials a dead process left RUNNING, fail their child runs, retry each once.
 
-    Run this once before trials start (with several workers, before they start): a RUNNING
-    trial found then has no live process behind it. Child runs still RUNNING whose trial is
-    no longer running (a kill between two writes) are failed too.
+    Staleness is decided by ``search._recovery.fail_stale_trials`` (dead owner process on this
+    host, or a missed heartbeat), so live workers' trials are never touched. Child runs still
+    RUNNING whose trial is no longer running (a kill between the two writes) are failed too.
 
     Returns:
         Numbers of the trials that were failed.
     """
-    failed = []
     reason = "the process running this trial stopped (killed or crashed); failed on restart"
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        storage.set_trial_user_attr(trial._trial_id, "fail_reason", reason)
-        storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+    failed = fail_stale_trials(study)
+    for number in failed:
+        trial = study.trials[number]
         retry_once(study, trial.number, trial.params, trial.user_attrs)
-        failed.append(trial.number)
-    running = tracker.client.search_runs(
+    running = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
+    runs = tracker.client.search_runs(
         [tracker.experiment_id],
         filter_string=(
             f"tags.`optuna.study_name` = '{study.study_name}' and attributes.status = 'RUNNING'"
         ),
     )
-    for run in running:
-        if run.info.run_id != tracker.parent_run_id:
+    for run in runs:
+        number = run.data.tags.get("optuna.trial_number")
+        if run.info.run_id != tracker.parent_run_id and (
+            number is None or int(number) not in running
+        ):
             tracker.finish_child(run.info.run_id, "FAIL", error=reason)
     if failed:
         _log.warning(

@@ -170,7 +170,8 @@ def quiet_libraries(verbose: bool) -> None:
     install_log_redaction()
     import optuna
 
-    optuna.logging.set_verbosity(level)
+    # quiet: our progress line reports failed trials; Optuna would add their tracebacks
+    optuna.logging.set_verbosity(level if verbose else logging.ERROR)
     for name in ("mlflow", "alembic", "tensorflow", "absl"):
         logging.getLogger(name).setLevel(level if verbose else logging.ERROR)
 
