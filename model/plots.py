@@ -33,7 +33,7 @@ def plot_training_history(
         ax.set_title(f"Model {name}")
         ax.grid(alpha=0.3)
         ax.legend()
-    figure.tight_layout()
+    figure.subplots_adjust(left=0.07, right=0.98, bottom=0.13, top=0.91, wspace=0.22)
     _save(figure, path)
 
 
@@ -57,11 +57,13 @@ def plot_confusion_matrix(
     )
     ax.set_xlabel("Predicted")
     ax.set_ylabel("Actual")
+    ax.tick_params(axis="y", labelrotation=0)
     ax.set_title(title)
-    figure.tight_layout()
+    figure.subplots_adjust(left=0.25, right=0.98, bottom=0.15, top=0.9)
     _save(figure, path)
 
 
 def _save(figure: Figure, path: Path) -> None:
+    # Fixed margins instead of tight_layout: the layout pass costs a third of the plotting time.
     with atomic_write(path, "wb") as handle:
         figure.savefig(handle, format="png", dpi=100)

@@ -122,7 +122,7 @@ def train_model(
         if train_index is None
         else balanced_class_weights(data.y[train], data.class_names)
     )
-    recorder = recorder or HistoryRecorder()
+    recorder = HistoryRecorder() if recorder is None else recorder
     early_stopping = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=spec.early_stopping_patience, restore_best_weights=True
     )
