@@ -1,9 +1,10 @@
 """One tiny stroke detector per test session, shared by the detection test modules.
 
-:func:`trained_detector` trains it (window 30, overlap 15, with a ``neutral`` class) on the
-session's small synthetic dataset and saves it as ``model.keras`` + ``preprocessing.json``;
-:func:`registered_detector` logs it as a run of a temporary SQLite MLflow store and registers it
-there as ``models:/tennis_stroke_recognition@champion``. Both run once per session.
+:func:`trained_detector` trains it (window 30, overlap 15, a ``neutral`` class, body-scaled
+features with left-handers mirrored) on the session's small synthetic dataset and saves it as
+``model.keras`` + ``preprocessing.json``; :func:`registered_detector` logs it as a run of a
+temporary SQLite MLflow store and registers it there as
+``models:/tennis_stroke_recognition@champion``. Both run once per session.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from model.training import train_model
 REGISTERED_NAME = "tennis_stroke_recognition"
 CHAMPION = f"models:/{REGISTERED_NAME}@champion"
 WINDOW = WindowConfig(window_size=30, overlap=15)
-FEATURES = FeatureConfig(representation="body_scaled")
+#: Mirroring left-handers matters: a quarter of the synthetic players are left-handed.
+FEATURES = FeatureConfig(representation="body_scaled", canonical_handedness=True)
 LABELS = LabelConfig(neutral_class=True)
 SPEC = ModelSpec(
     lstm_units=(16,),
