@@ -10,6 +10,7 @@ outputs and evaluation runs can link to it.
 from __future__ import annotations
 
 import argparse
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,6 +140,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="split events longer than this many seconds",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details")
+
+
+def configure_logging(verbose: bool) -> None:
+    """Quiet by default (MLflow's store messages included); ``-v`` logs details."""
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(message)s")
+    logging.getLogger("mlflow").setLevel(level)
 
 
 def event_config(args: argparse.Namespace) -> EventConfig:

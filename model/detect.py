@@ -39,6 +39,7 @@ from data_pipeline.windowing import cut_windows
 from data_pipeline.windowing import window_starts
 from model._detection_cli import LoadedModel
 from model._detection_cli import add_arguments
+from model._detection_cli import configure_logging
 from model._detection_cli import event_config
 from model._detection_cli import load_model
 from model.artifacts import PreprocessingSettings
@@ -248,9 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Detect the strokes of one video; user errors print one line to stderr and return 2."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
-    )
+    configure_logging(args.verbose)
     out = args.out or Path("detections") / args.video.stem
     try:
         config = event_config(args)

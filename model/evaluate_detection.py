@@ -38,6 +38,7 @@ from data_pipeline.groups import load_groups
 from data_pipeline.layout import GROUPS_FILE
 from data_pipeline.pose_cache import load_pose_clip
 from model._detection_cli import add_arguments
+from model._detection_cli import configure_logging
 from model._detection_cli import event_config
 from model._detection_cli import load_model
 from model.artifacts import PreprocessingSettings
@@ -174,9 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Evaluate detection on held-out clips; user errors print one line to stderr, return 2."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
-    )
+    configure_logging(args.verbose)
     try:
         events = event_config(args)
         loaded = load_model(args.model, tracking_uri=args.tracking_uri)
