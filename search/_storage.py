@@ -1,11 +1,12 @@
 """Optuna storage: URL checks, credential redaction, SQLite set-up and clear storage errors.
 
 Local runs keep the DESIGN.md default ``sqlite:///studies/optuna.db``. Several worker processes
-write it at once, so every SQLite connection runs in WAL mode with a busy timeout and opens its
-write transactions with ``BEGIN IMMEDIATE``: ``benchmarks/bench_sqlite_stress.py`` measured the
-default set-up failing with "database is locked" and this one with none (numbers in
-``docs/production.md``). Optuna's journal file storage was measured too; SQLite won because it
-also gives heartbeats (journal storages have none) and one file that the dashboards read.
+write it at once, so every SQLite connection runs in WAL mode with a 60 s busy timeout:
+``benchmarks/bench_sqlite_stress.py`` measured Optuna's default set-up losing writes to
+"database is locked" with 8 processes and WAL + timeout losing none (numbers in
+``docs/production.md``). Transactions also start with ``BEGIN IMMEDIATE``, so Optuna's
+read-check-write steps (e.g. "still RUNNING? then FAIL") are atomic between processes.
+Optuna's journal file storage was faster but has no heartbeats, so SQLite stays.
 
 Example:
     >>> redact_url("postgresql://optuna:s3cret@db.example:5432/optuna")
@@ -186,9 +187,10 @@ def engine_kwargs(url: URL, *, busy_timeout: float = 60.0) -> dict[str, Any]:
 def install_sqlite_locking(engine: sqlalchemy.Engine) -> None:
     """WAL journal and ``BEGIN IMMEDIATE`` on every connection of an SQLite ``engine``.
 
-    ``BEGIN IMMEDIATE`` takes the write lock when a transaction starts, so the busy timeout
-    applies; a deferred transaction that reads first and then writes fails at once with
-    "database is locked" when another process wrote in between.
+    pysqlite on its own runs SELECTs outside any transaction and opens one only at the first
+    write, so a check and the write that depends on it can interleave with another process.
+    ``BEGIN IMMEDIATE`` takes the write lock (waiting up to the busy timeout) when a
+    transaction starts, which makes the pair atomic.
     """
     sqlalchemy.event.listen(engine, "connect", _sqlite_pragmas)
     sqlalchemy.event.listen(engine, "begin", _begin_immediate)
