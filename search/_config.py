@@ -49,6 +49,8 @@ class SearchConfig:
             wrapper.
         objective: ``val_macro_avg_f1_score`` (maximised) or ``val_loss`` (minimised).
         max_failures: stop after this many trials failed in a row. Defaults to 3.
+        cv: grouped K-fold objective with this many folds (see ``search._cv``); None: the
+            single train/val split.
         verbose: print per-epoch detail and library logs. Defaults to False.
     """
 
@@ -69,6 +71,7 @@ class SearchConfig:
     patience: int | None = None
     objective: str = "val_macro_avg_f1_score"
     max_failures: int = 3
+    cv: int | None = None
     verbose: bool = False
 
     def __post_init__(self) -> None:
@@ -86,6 +89,10 @@ class SearchConfig:
                 raise ConfigError(f"{name} must be >= 0, but got {name}={getattr(self, name)}.")
         if self.epochs is not None and self.epochs < 1:
             raise ConfigError(f"--epochs must be at least 1, but got epochs={self.epochs}.")
+        if self.cv is not None and self.cv < 2:
+            raise ConfigError(
+                f"--cv must be at least 2 folds, but got cv={self.cv}; or leave --cv out."
+            )
         if self.patience is not None and self.patience < 1:
             raise ConfigError(f"--patience must be at least 1, but got patience={self.patience}.")
         if self.timeout is not None and not self.timeout > 0:

@@ -21,6 +21,8 @@ from model.tracking import log_training_run
 from model.training import HistoryRecorder
 from model.training import train_model
 from search._champion import OBJECTIVE_METRICS
+from search._cv import cross_validate
+from search._cv import log_cross_validation
 from search._params import TrialParams
 from search._params import suggest
 from search._pruning import PruningCallback
@@ -74,6 +76,8 @@ class Objective:
         epochs: maximum epochs overriding the space's ``epochs``; None keeps it.
         callbacks: extra Keras callbacks for every fit (after the pruning callback).
         verbose: Keras ``fit`` verbosity.
+        cv: grouped K-fold objective with this many folds (``search._cv``); None trains on
+            the single train/val split.
     """
 
     def __init__(
@@ -88,6 +92,7 @@ class Objective:
         epochs: int | None = None,
         callbacks: Sequence[keras.callbacks.Callback] = (),
         verbose: int = 0,
+        cv: int | None = None,
     ) -> None:
         self.dataset = dataset
         self.space = space
@@ -98,6 +103,7 @@ class Objective:
         self.epochs = epochs
         self.callbacks = tuple(callbacks)
         self.verbose = verbose
+        self.cv = cv
 
     def __call__(self, trial: optuna.Trial) -> float:
         mark_owner(trial)  # lets a restart tell this trial from a live worker's
@@ -136,6 +142,28 @@ class Objective:
         data = self.dataset.windows(params.window_config(), params.feature_config())
         spec = params.model_spec(epochs=self.epochs)
         seed = self.seed + trial.number
+        if self.cv is not None:
+            outcome = cross_validate(
+                data,
+                self.dataset.group_folds(self.cv, self.seed, data),
+                spec,
+                seed=seed,
+                objective=self.objective,
+                pruning=pruning,
+                callbacks=[DivergenceGuard(), *self.callbacks],
+                verbose=self.verbose,
+                recorder=recorder,
+            )
+            with self.tracker.child_logging(run_id):
+                log_cross_validation(
+                    outcome,
+                    data,
+                    spec,
+                    seed=seed,
+                    fold_seed=self.seed,
+                    extra_params=params.sampled,
+                )
+            return outcome.value
         result = train_model(
             spec,
             data,

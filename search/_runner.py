@@ -161,6 +161,7 @@ def run_study(
         epochs=config.epochs,
         callbacks=callbacks,
         verbose=2 if config.verbose else 0,
+        cv=config.cv,
     )
     loop = TrialCallbacks(
         objective=config.objective,

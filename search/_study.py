@@ -48,7 +48,9 @@ def make_sampler(config: SearchConfig, space: SearchSpace) -> optuna.samplers.Ba
         )
 
 
-def identity(config: SearchConfig, space: SearchSpace, data_fingerprint: str) -> dict[str, str]:
+def identity(
+    config: SearchConfig, space: SearchSpace, data_fingerprint: str
+) -> dict[str, str | None]:
     """What must stay the same for a study's trials to be comparable (stored on creation)."""
     return {
         "objective": config.objective,
@@ -56,6 +58,7 @@ def identity(config: SearchConfig, space: SearchSpace, data_fingerprint: str) ->
         "space_fingerprint": space.fingerprint(),
         "data_fingerprint": data_fingerprint,
         "sampler": config.sampler,
+        "cv": None if config.cv is None else str(config.cv),  # None matches older studies
     }
 
 

@@ -3,6 +3,8 @@
 Trials are ranked by the study's objective (a validation metric); the test split's macro-F1 is shown
 beside it for information only, never used for ranking. Paste the printed filter into the MLflow UI
 search box (python -m search.ui) to see the study's runs, or a run id to open one.
+A ``--cv K`` study shows the objective's spread across folds as ``value ± std`` (std of the K
+fold scores).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ def top_trials(study: optuna.Study, runs: dict[int, Any], top: int) -> list[dict
     """Rows for the ``top`` complete trials, best first, with run ids, params and test macro-F1."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     reverse = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    metric = OBJECTIVE_METRICS.get(str(study.user_attrs.get("objective")), "")
     ranked = sorted(complete, key=lambda t: t.value, reverse=reverse)[:top]
     rows = []
     for rank, trial in enumerate(ranked, 1):
@@ -57,6 +60,7 @@ def top_trials(study: optuna.Study, runs: dict[int, Any], top: int) -> list[dict
                 "rank": rank,
                 "trial": trial.number,
                 "value": trial.value,
+                "cv_std": metrics.get(f"cv_std_{metric}"),
                 "test_macro_avg_f1_score": metrics.get(TEST_METRIC),
                 "run_id": trial.user_attrs.get(RUN_ID_ATTR),
                 "epochs": trial.user_attrs.get("epochs"),
@@ -77,7 +81,8 @@ def format_table(rows: list[dict[str, Any]], objective: str) -> str:
             [
                 str(row["rank"]),
                 f"{row['trial']}{' (V2)' if row['baseline'] else ''}",
-                f"{row['value']:.4f}",
+                f"{row['value']:.4f}"
+                + ("" if row["cv_std"] is None else f" ± {row['cv_std']:.4f}"),
                 "-" if test is None else f"{test:.4f}",
                 str(row["epochs"]),
                 *[str(row[name]) for name in PARAM_COLUMNS],

@@ -126,6 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop after this many failed trials in a row (default: %(default)s)",
     )
     parser.add_argument(
+        "--cv",
+        type=int,
+        default=None,
+        help="grouped K-fold objective: mean validation score over K folds of the non-test "
+        "groups, then a retrain on all of them (default: single train/val split)",
+    )
+    parser.add_argument(
         "--force-resume",
         action="store_true",
         help="resume a study although its objective, space, data or sampler changed",
@@ -158,6 +165,7 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
         patience=args.patience,
         objective=args.objective,
         max_failures=args.max_failures,
+        cv=args.cv,
         verbose=args.verbose,
     )
 
