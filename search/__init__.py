@@ -1,1 +1,35 @@
-"""The hyperparameter search service: Optuna study, nested MLflow runs, pruning, plots, champion."""
+"""The hyperparameter search service: Optuna study, nested MLflow runs, pruning, plots, champion.
+
+Public API (imported lazily, so ``python -m search.best`` does not load TensorFlow)::
+
+    from search import SearchConfig, prepare_study, run_study, finish_study
+    config = SearchConfig(n_trials=20)
+    session = prepare_study(config)      # once: study, baseline, parent run, stale trials
+    run_study(config, session=session)   # the trial loop in this process
+    finish_study(session)                # plots, parent run ended
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "SearchConfig": "search._config",
+    "SearchSpace": "search._space",
+    "TrialParams": "search._params",
+    "suggest": "search._params",
+    "PruningCallback": "search._pruning",
+    "make_pruner": "search._pruning",
+    "prepare_study": "search._runner",
+    "run_study": "search._runner",
+    "finish_study": "search._runner",
+    "champion_uri": "search._champion",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'search' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

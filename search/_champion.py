@@ -2,19 +2,23 @@
 
 After each complete trial that becomes the study's best:
 - its child run gets the tag ``best_trial=true`` and the previous best loses it;
-- the parent run gets the tags ``best_trial_number``, ``best_run_id``, ``best_value`` and the metric
-  ``best_<objective>`` (step = trial number, so its history is the study's progress);
+- the parent run gets the tags ``best_trial_number``, ``best_run_id``, ``best_value`` and the
+  metric ``best_<objective>`` (step = trial number, so its history is the study's progress);
 - its logged model becomes a version of the registered model named after the experiment
-  (``models:/tennis_stroke_recognition@champion`` by default) and takes the alias ``champion`` when it
-  beats the current champion on the study's objective, both read from the runs' validation metrics.
+  (``models:/tennis_stroke_recognition@champion`` by default) and takes the alias ``champion``
+  when it beats the current champion on the study's objective, both read from the runs'
+  validation metrics.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 import optuna
 from mlflow import MlflowClient
+from mlflow.entities import Metric
+from mlflow.entities import RunTag
 from mlflow.exceptions import MlflowException
 
 from search._tracking import RUN_ID_ATTR
@@ -67,13 +71,12 @@ def record_best(
             pass
     client.set_tag(run_id, BEST_TAG, "true")
     value = float(trial.value)
-    for key, tag in (
-        ("best_trial_number", trial.number),
-        ("best_run_id", run_id),
-        ("best_value", value),
-    ):
-        client.set_tag(parent_run_id, key, str(tag))
-    client.log_metric(parent_run_id, f"best_{objective}", value, step=trial.number)
+    summary = {"best_trial_number": trial.number, "best_run_id": run_id, "best_value": value}
+    client.log_batch(  # one call: the parent's summary and the best-value history
+        parent_run_id,
+        metrics=[Metric(f"best_{objective}", value, int(time.time() * 1000), trial.number)],
+        tags=[RunTag(key, str(tag)) for key, tag in summary.items()],
+    )
     promote_champion(
         client, experiment, run_id, objective=objective, direction=study.direction.name
     )

@@ -1,4 +1,4 @@
-"""The resolved settings of one search: flag > environment variable > default, frozen before work starts."""
+"""The resolved settings of one search: flag > environment variable > default, frozen early."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from data_pipeline.errors import ConfigError
-from search._storage import redact_url
-from search._storage import validate_study_name
 from model.stores import DEFAULT_TRACKING_URI
 from model.stores import resolve_tracking_uri
+from search._storage import redact_url
+from search._storage import validate_study_name
 
 DEFAULT_NAME = "tennis_stroke_recognition"
 DEFAULT_STORAGE = "sqlite:///studies/optuna.db"
@@ -34,7 +34,8 @@ class SearchConfig:
         experiment: MLflow experiment name. Defaults to ``tennis_stroke_recognition``.
         storage: Optuna storage URL. Defaults to ``sqlite:///studies/optuna.db``.
         tracking_uri: MLflow tracking URI. Defaults to ``sqlite:///mlruns/mlflow.db``.
-        data: data folder; the default one is generated on first use. Defaults to ``data/synthetic``.
+        data: data folder; the default one is generated on first use.
+            Defaults to ``data/synthetic``.
         space: search-space TOML; None means the packaged ``search/default_space.toml``.
         n_trials: the study ends with this many finished (complete + pruned) trials in total,
             counting those of earlier runs. Defaults to 50.

@@ -1,4 +1,4 @@
-"""One trial: sample -> cached windows -> model spec -> train with pruning -> evaluate -> child run.
+"""One trial: sample -> cached windows -> spec -> train with pruning -> evaluate -> child run.
 
 Follows ``_run_trial`` in ``optuna/study/_optimize.py``: one ``try`` records the outcome (COMPLETE,
 PRUNED, or FAIL with its error) and one ``finally`` ends the child run once with the mapped status.

@@ -1,11 +1,11 @@
-"""One trial's sampled values as a frozen ``TrialParams``, and from there the model and data configs.
+"""One trial's sampled values as a frozen ``TrialParams``, and from there model and data configs.
 
-``model`` never imports Optuna: ``suggest`` turns an Optuna trial into ``TrialParams`` and only that
-crosses into ``model.spec.ModelSpec`` and ``data_pipeline`` configs.
+``model`` never imports Optuna: ``suggest`` turns an Optuna trial into ``TrialParams`` and only
+that crosses into ``model.spec.ModelSpec`` and ``data_pipeline`` configs.
 
-Units follow the guide: ``lstm_layer_{i}_units`` is a layer's total output, so a bidirectional first
-layer of ``lstm_layer_1_units = 128`` wraps an ``LSTM(64)`` per direction and is logged as 128, exactly
-the value ``model.describe`` derives from the built model.
+Units follow the guide: ``lstm_layer_{i}_units`` is a layer's total output, so a bidirectional
+first layer of ``lstm_layer_1_units = 128`` wraps an ``LSTM(64)`` per direction and is logged as
+128, exactly the value ``model.describe`` derives from the built model.
 """
 
 from __future__ import annotations
@@ -136,8 +136,8 @@ def suggest(trial: optuna.Trial, space: SearchSpace) -> TrialParams:
 
 
 def expand_dropout_set(rates: str, n_lstm: int, n_dense: int) -> tuple[float, ...]:
-    """The users' dropout sets ``"a,b,c"``: ``a`` after LSTM 1, ``b`` after the other LSTMs, ``c`` after
-    each dense layer; a shorter set repeats its last value.
+    """The users' dropout sets ``"a,b,c"``: ``a`` after LSTM 1, ``b`` after the other LSTMs,
+    ``c`` after each dense layer; a shorter set repeats its last value.
 
     Example:
         >>> expand_dropout_set("0.3,0.3,0.2", 3, 1)

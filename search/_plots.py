@@ -1,9 +1,10 @@
-"""The study's plots: interactive HTML (plotly) and static PNG (matplotlib) from the same study data.
+"""The study's plots: interactive HTML (plotly) and static PNG (matplotlib) from the same data.
 
 Written after a run (never per trial) and by ``python -m search.plots`` to
-``studies/<study>/plots/``: ``plots.html`` holds every figure with plotly.js embedded once (it opens
-offline and inside the MLflow UI), and ``<name>.png`` is each figure's static version, drawn by
-``optuna.visualization.matplotlib`` (kaleido needs a Chrome download, which offline machines lack).
+``studies/<study>/plots/``: ``plots.html`` holds every figure with plotly.js embedded once (it
+opens offline and inside the MLflow UI), and ``<name>.png`` is each figure's static version,
+drawn by ``optuna.visualization.matplotlib`` (kaleido needs a Chrome download, which offline
+machines lack).
 A plot the study cannot support yet (e.g. importances with one complete trial) is skipped and named
 in the returned notes.
 """
@@ -38,7 +39,7 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class PlotSet:
-    """What ``write_plots`` produced: the HTML file, the PNGs and the skipped plots with reasons."""
+    """What ``write_plots`` produced: the HTML file, the PNGs and the skipped plots (reasons)."""
 
     html: Path
     pngs: tuple[Path, ...]

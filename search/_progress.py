@@ -1,4 +1,4 @@
-"""Study callbacks run after every trial: the progress line, the stop rules and the best-trial record.
+"""The callback run after every trial: progress line, failure stop rule, best-trial record.
 
 One line per trial, e.g.::
 

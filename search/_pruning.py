@@ -1,9 +1,9 @@
 """Pruning on per-epoch validation loss, whatever direction the study optimises.
 
-Optuna's pruners compare a trial's intermediate values in the *study's* direction. The objective is
-usually ``val_macro_avg_f1_score`` (maximised) while pruning must judge ``val_loss`` (lower is better):
-reporting the raw loss to a maximising study makes the pruner keep the worst trials and prune the
-best ones. So the reported intermediate value is a *score* oriented like the study:
+Optuna's pruners compare a trial's intermediate values in the *study's* direction. The objective
+is usually ``val_macro_avg_f1_score`` (maximised) while pruning must judge ``val_loss`` (lower is
+better): reporting the raw loss to a maximising study makes the pruner keep the worst trials and
+prune the best ones. So the reported intermediate value is a *score* oriented like the study:
 
     intermediate value = val_loss    when the study minimises (objective val_loss)
     intermediate value = -val_loss   when the study maximises (objective val_macro_avg_f1_score)
@@ -94,7 +94,7 @@ def make_pruner(
     max_epochs: int,
     patience: int | None,
 ) -> optuna.pruners.BasePruner:
-    """The study's pruner: ``median`` (with warm-up), ``hyperband`` or ``none``, optionally patient.
+    """The study's pruner: ``median`` (warm-up), ``hyperband`` or ``none``, optionally patient.
 
     Args:
         kind: ``median``, ``hyperband`` or ``none``.

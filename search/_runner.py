@@ -1,8 +1,8 @@
 """The search in three composable steps.
 
-- :func:`prepare_study` runs once before any trial (and before worker processes start): it opens the
-  data and stores, creates or resumes the study (baseline enqueued on creation), the experiment and the
-  one parent run, and fails the trials a killed process left RUNNING.
+- :func:`prepare_study` runs once before any trial (and before worker processes start): it opens
+  the data and stores, creates or resumes the study (baseline enqueued on creation), the
+  experiment and the one parent run, and fails the trials a killed process left RUNNING.
 - :func:`run_study` runs the trial loop in the current process on the existing study until it holds
   ``n_trials`` finished trials, the timeout passes, trials keep failing or a signal arrives.
 - :func:`finish_study` writes the plots, logs them to the parent run and ends it.
@@ -36,9 +36,9 @@ from search._plots import write_plots
 from search._progress import StudyFailed
 from search._progress import TrialCallbacks
 from search._pruning import make_pruner
+from search._remote import wait_for_tracking
 from search._space import DEFAULT_SPACE
 from search._space import GRID_SPACE
-from search._remote import wait_for_tracking
 from search._space import SearchSpace
 from search._storage import open_storage
 from search._study import open_study

@@ -1,4 +1,4 @@
-"""The search space: one TOML table per hyperparameter, validated on load, named as the guide names them.
+"""The search space: one TOML table per hyperparameter, validated on load, named as in the guide.
 
 Entry shapes (see ``search/default_space.toml``)::
 
@@ -95,8 +95,8 @@ class Param:
             return self.choices
         if self.kind == "float" and self.step is None:
             raise ConfigError(
-                f"the grid sampler needs finite choices, but {self.name} is a continuous float range; "
-                f"give it a step or categorical choices."
+                f"the grid sampler needs finite choices, but {self.name} is a continuous float "
+                f"range; give it a step or categorical choices."
             )
         step = self.step or 1
         n = int(math.floor((self.high - self.low) / step + 1e-9)) + 1
@@ -167,7 +167,7 @@ class SearchSpace:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> SearchSpace:
-        """Load and validate a space file; every problem is a ConfigError naming file, key and fix."""
+        """Load and validate a space file; each problem is a ConfigError naming file, key, fix."""
         path = Path(path)
         try:
             raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -198,7 +198,12 @@ class SearchSpace:
         return entry in self.params and self.params[entry].contains(value)
 
     def clip_window(self, low: int, high: int) -> SearchSpace:
-        """The space with ``window_size`` limited to what the data admits (``Dataset.admissible_window_range``)."""
+        """The space with ``window_size`` limited to what the data admits.
+
+        Args:
+            low: smallest admissible window (``Dataset.admissible_window_range()[0]``).
+            high: longest admissible window.
+        """
         params = dict(self.params)
         params["window_size"] = self.params["window_size"].clipped(low, high)
         space = replace(self, params=params)
@@ -271,7 +276,8 @@ def _parse_entry(source: str, name: str, value: Any) -> Param:
     for key, bound in (("low", low), ("high", high)):
         if not isinstance(bound, number) or isinstance(bound, bool):
             raise ConfigError(
-                f"{where} {key} must be a{'n int' if kind == 'int' else ' number'}, but got {key}={bound!r}."
+                f"{where} {key} must be a{'n int' if kind == 'int' else ' number'}, but got "
+                f"{key}={bound!r}."
             )
     if low > high:
         raise ConfigError(
@@ -298,7 +304,7 @@ def _fail(space: SearchSpace, name: str, rule: str) -> None:
 
 
 def _validate(space: SearchSpace) -> None:
-    """Check presence and meaning of each entry; every message names the entry, the rule and the fix."""
+    """Check presence and meaning of each entry; messages name the entry, the rule and the fix."""
     missing = [name for name in REQUIRED if name not in space]
     missing += ["/".join(pair) for pair in ONE_OF if sum(k in space for k in pair) != 1]
     if "lstm_layer_units" in space and "num_lstm_layers" not in space:
@@ -410,7 +416,7 @@ def _units_ok(value: Any) -> bool:
 
 
 def _check_bidirectional_units(space: SearchSpace) -> None:
-    """The first layer's units are the bidirectional layer's total output (guide), so must be even."""
+    """A bidirectional first layer's units are its total output (guide), so they must be even."""
     if True not in space["uses_bidirectional"].values():
         return
     name = "lstm_units" if "lstm_units" in space else "lstm_layer_units"

@@ -1,8 +1,8 @@
 """``python -m search.best``: the study's top trials with their MLflow run ids and UI filters.
 
-Trials are ranked by the study's objective (a validation metric); the test split's macro-F1 is shown
-beside it for information only, never used for ranking. Paste the printed filter into the MLflow UI
-search box (python -m search.ui) to see the study's runs, or a run id to open one.
+Trials are ranked by the study's objective (a validation metric); the test split's macro-F1 is
+shown beside it for information only, never used for ranking. Paste the printed filter into the
+MLflow UI search box (python -m search.ui) to see the study's runs, or a run id to open one.
 A ``--cv K`` study shows the objective's spread across folds as ``value ± std`` (std of the K
 fold scores).
 """
@@ -133,7 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     order = "DESC" if study.direction == optuna.study.StudyDirection.MAXIMIZE else "ASC"
     print(f"\nMLflow UI filter: {ui_filter(study.study_name)}")
     print(
-        f"sort by: metrics.{metric} {order}; the best run: attributes.run_id = '{rows[0]['run_id']}'"
+        f"sort by: metrics.{metric} {order}; "
+        f"the best run: attributes.run_id = '{rows[0]['run_id']}'"
     )
     return 0
 

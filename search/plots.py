@@ -1,4 +1,4 @@
-"""``python -m search.plots``: (re)draw a study's plots into studies/<study>/plots/ and its parent run.
+"""``python -m search.plots``: (re)draw a study's plots into studies/<study>/plots/ and MLflow.
 
 Optimisation history, parameter importances, parallel coordinate, slice, contour of the two most
 important parameters, intermediate values (the pruning picture; values are -val_loss when the study

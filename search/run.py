@@ -1,9 +1,9 @@
 """``python -m search.run``: hyperparameter search with every trial tracked in MLflow.
 
 --n-trials N means the study ends with N finished (complete + pruned) trials in total: running the
-same command again after a crash, Ctrl-C or --timeout resumes the study and finishes the job instead
-of starting N new trials. Failed trials do not count; trials a killed process left RUNNING are
-failed on the next start and their parameters tried once more.
+same command again after a crash, Ctrl-C or --timeout resumes the study and finishes the job
+instead of starting N new trials. Failed trials do not count; trials a killed process left
+RUNNING are failed on the next start and their parameters tried once more.
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--space",
         type=Path,
         default=None,
-        help="search space TOML (default: search/default_space.toml; search/grid_space.toml with --sampler grid)",
+        help="search space TOML (default: search/default_space.toml; with --sampler grid: "
+        "search/grid_space.toml)",
     )
     parser.add_argument(
         "--epochs",
@@ -93,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--sampler",
         choices=SAMPLERS,
         default=defaults.sampler,
-        help="tpe (seeded, multivariate), random, or grid (the users' old grid) (default: %(default)s)",
+        help="tpe (seeded, multivariate), random, or grid (the users' old grid) "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--pruner",
@@ -117,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--patience",
         type=int,
         default=None,
-        help="prune only after this many epochs without val_loss improvement (PatientPruner) (default: off)",
+        help="prune only after this many epochs without val_loss improvement (PatientPruner) "
+        "(default: off)",
     )
     parser.add_argument(
         "--max-failures",

@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--host",
         default="127.0.0.1",
-        help="address to bind; other hosts can reach the UI only if you change it (default: %(default)s)",
+        help="address to bind; other hosts reach the UI only if you change it "
+        "(default: %(default)s)",
     )
     parser.add_argument("--port", type=int, default=5000, help="port (default: %(default)s)")
     return parser

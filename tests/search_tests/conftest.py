@@ -1,4 +1,4 @@
-"""Fixtures of the search tests: a tiny search space and the CLI arguments of a study in tmp_path."""
+"""Search-test fixtures: a tiny search space and the CLI arguments of a study in tmp_path."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A search process killed mid-trial (SIGKILL) or stopped (SIGTERM), then the same command again."""
+"""A search killed mid-trial (SIGKILL) or stopped (SIGTERM), then the same command again."""
 
 from __future__ import annotations
 

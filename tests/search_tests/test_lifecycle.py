@@ -1,4 +1,4 @@
-"""Study lifecycle in one process: baseline, incompatible resume, failed trials, the failure stop."""
+"""Study lifecycle in one process: baseline, incompatible resume, failed trials, failure stop."""
 
 from __future__ import annotations
 
@@ -89,6 +89,7 @@ def test_resume_with_another_objective_is_refused(
         prepare_study(_config(tmp_path, small_synthetic_dir, other_space))
 
 
+@pytest.mark.slow  # three real trials
 def test_failed_trial_ends_failed_and_the_study_goes_on(
     tmp_path: Path, small_synthetic_dir: Path, tiny_space: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import mlflow
 import numpy as np
 import optuna
+import pytest
 from mlflow import MlflowClient
 
 from data_pipeline.config import WindowConfig
@@ -14,7 +16,13 @@ from data_pipeline.dataset import Dataset
 from model.artifacts import load_stroke_model
 from search._champion import champion_uri
 from search._tracking import RUN_STATUS
+from search.best import main as best_main
+from search.best import ui_filter
+from search.plots import main as plots_main
 from search.run import main
+
+# ~100 s of CPU (6 trials of real TensorFlow fits + MLflow model logging): over the ~60 s budget
+pytestmark = pytest.mark.slow
 
 GUIDE_PARAMS = (
     "window_size",
@@ -52,10 +60,14 @@ def _runs(client: MlflowClient, experiment: str) -> list[mlflow.entities.Run]:
 
 
 def test_run_e2e_resume_to_six_trials(
-    study_args: list[str], small_synthetic_dir: Path, tmp_path: Path
+    study_args: list[str],
+    small_synthetic_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main([*study_args, "--n-trials", "4"]) == 0
     assert main([*study_args, "--n-trials", "6"]) == 0
+    capsys.readouterr()
 
     study = optuna.load_study(study_name="e2e", storage=f"sqlite:///{tmp_path}/studies/optuna.db")
     states = [t.state.name for t in study.trials]
@@ -125,3 +137,25 @@ def test_run_e2e_resume_to_six_trials(
     probabilities = model.predict(data.X[:4], verbose=0)
     assert probabilities.shape == (4, len(settings.class_names))
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+
+    # search.best: the top trials with run ids and the UI filter, as a table and as JSON
+    stores = [
+        "--study",
+        "e2e",
+        *study_args[study_args.index("--storage") : study_args.index("--data")],
+    ]
+    assert best_main(stores) == 0
+    table = capsys.readouterr().out
+    assert best_run.info.run_id in table and "tags.`optuna.study_name` = 'e2e'" in table
+    assert best_main([*stores, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["trials"][0]["trial"] == best.number
+    assert listed["trials"][0]["run_id"] == best_run.info.run_id
+    # the filter string really finds the study's complete child runs in MLflow
+    found = client.search_runs([parent.info.experiment_id], filter_string=ui_filter("e2e"))
+    assert len(found) == sum(t.state.name == "COMPLETE" for t in study.trials)
+
+    # search.plots redraws the plots on demand
+    (plots / "slice.png").unlink()
+    assert plots_main(stores) == 0
+    assert (plots / "slice.png").is_file()
