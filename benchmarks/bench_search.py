@@ -1,0 +1,252 @@
+"""How good a model each search tool finds for the same wall-clock budget (issue 7).
+
+Five contenders (``search_bench/contenders.py``) search the same data and the same space (as far as
+each tool can express it) with the same epoch cap and the same wall-clock budget per run:
+this service's defaults, the plain Optuna + MLflow docs recipe, random search and the users' grid
+on our machinery, and KerasTuner Hyperband. Each run gets its own copy of the data (cold window
+cache) and its own stores in a temporary folder. All runs share one process (TensorFlow imported
+once, a warm-up fit first), seed-major with the contender order rotated per seed, so that load
+from other jobs on a shared machine hits every contender alike.
+
+Per run it records every trial (start, end, state, validation and test macro-F1, epochs, seconds
+in ``fit``) and writes ``benchmarks/results/bench_search[_quick].{json,md,png}``: a table with
+mean ± standard deviation over seeds, the anytime curves and the ratios against the targets.
+
+    python benchmarks/bench_search.py --quick                    # smoke check, minutes
+    python benchmarks/bench_search.py --dataset synthetic racketsports --shared ../shared
+    python benchmarks/bench_search.py --report-only benchmarks/results/bench_search.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from data_pipeline._io import atomic_write_text  # noqa: E402
+from data_pipeline.errors import ProjectError  # noqa: E402
+from search_bench import report  # noqa: E402
+
+RESULTS = Path(__file__).resolve().with_name("results")
+DATASETS = ("synthetic", "racketsports")
+SEEDS = {"quick": (0,), "full": (0, 1, 2)}
+#: (mode, dataset) -> (budget seconds per run, epoch cap). A synthetic epoch costs about four
+#: times a RacketSports one, and every trial pays several seconds of graph tracing first.
+BUDGETS = {
+    ("quick", "synthetic"): (60.0, 3), ("quick", "racketsports"): (45.0, 3),
+    ("full", "synthetic"): (140.0, 8), ("full", "racketsports"): (60.0, 15),
+}  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python benchmarks/bench_search.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny budget, one seed (smoke check)")
+    parser.add_argument("--dataset", nargs="+", choices=DATASETS, default=["synthetic"])
+    parser.add_argument("--shared", type=Path, default=Path("../shared"), help="for racketsports")
+    parser.add_argument("--budget", type=float, help="seconds per run (default: by mode, data)")
+    parser.add_argument("--epochs", type=int, help="epoch cap of every trial (default: by mode, data)")
+    parser.add_argument("--seeds", type=int, nargs="+", help="seeds (default: by mode)")
+    parser.add_argument("--contenders", nargs="+", default=None, help="subset, in this order")
+    parser.add_argument("--out", type=Path, default=None, help="result stem (default: by mode)")
+    parser.add_argument("--report-only", type=Path, help="rewrite table and plot from a JSON")
+    return parser
+
+
+def prepare_data(names: Sequence[str], shared: Path, root: Path) -> dict[str, Path]:
+    """The embedded dataset (generated on first use) and RacketSports imported into ``root``."""
+    folders = {}
+    if "synthetic" in names:
+        from data_pipeline.synthetic import ensure_default_dataset
+
+        folders["synthetic"] = Path(ensure_default_dataset(Path("data/synthetic")))
+    if "racketsports" in names:
+        from data_pipeline.import_sequences import import_ts
+
+        source = shared / "realdata" / "racketsports"
+        import_ts(source, root / "racketsports")
+        folders["racketsports"] = root / "racketsports"
+    return folders
+
+
+def schedule(
+    datasets: Sequence[str], seeds: Sequence[int], contenders: Sequence[str]
+) -> list[tuple[str, int, str]]:
+    """Dataset by dataset, seed-major, the contender order rotated by one per seed."""
+    order = []
+    for dataset in datasets:
+        for i, seed in enumerate(seeds):
+            shift = i % len(contenders)
+            order += [(dataset, seed, c) for c in [*contenders[shift:], *contenders[:shift]]]
+    return order
+
+
+def warm_up() -> None:
+    """One tiny fit, so the first timed run does not pay TensorFlow's start-up alone."""
+    import numpy as np
+
+    from model.build import build_model
+    from model.spec import ModelSpec
+
+    model = build_model(ModelSpec.baseline(), (30, 6), 3)
+    x = np.random.default_rng(0).normal(size=(64, 30, 6)).astype("float32")
+    model.fit(x, np.arange(64) % 3, epochs=1, verbose=0)
+
+
+def mlflow_template(root: Path) -> Path:
+    """An empty MLflow SQLite store: every run starts with a store that exists, as a user's does.
+
+    Creating MLflow's schema takes seconds (dozens of migrations); a user pays it once, not per
+    search, so the benchmark pays it once too, before any clock starts.
+    """
+    from mlflow import MlflowClient
+
+    path = root / "template" / "mlflow.db"
+    path.parent.mkdir(parents=True)
+    MlflowClient(f"sqlite:///{path}").search_experiments()
+    return path
+
+
+def run_one(dataset: str, data: Path, seed: int, contender: str, args: Any, root: Path) -> dict:
+    """One contender run in its own folder (copied data, own stores); its raw record."""
+    from search_bench.clock import as_dicts
+    from search_bench.contenders import RunSpec
+    from search_bench.contenders import run_contender
+
+    workdir = root / f"{dataset}-{contender}-{seed}"
+    shutil.copytree(data, workdir / "data", ignore=shutil.ignore_patterns(".cache"))
+    for store in ("mlruns/mlflow.db", "mlflow.db"):  # the service's and the plain recipe's
+        (workdir / store).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / "template" / "mlflow.db", workdir / store)
+    budget, epochs = budget_of(args, dataset)
+    spec = RunSpec(contender, workdir / "data", workdir, seed, budget, epochs)
+    started = time.strftime("%Y-%m-%dT%H:%M:%S")
+    here = Path.cwd()
+    os.chdir(workdir)  # anything a tool writes relative to the cwd stays in the run's folder
+    try:
+        trials, fit_s = run_contender(spec)
+    finally:
+        os.chdir(here)
+        shutil.rmtree(workdir, ignore_errors=True)
+    return {
+        "dataset": dataset, "contender": contender, "seed": seed, "budget": budget,
+        "epochs_cap": epochs, "started_at": started, "load_avg": os.getloadavg()[0],
+        "fit_s": fit_s, "trials": as_dicts(trials),
+    }  # fmt: skip
+
+
+def budget_of(args: Any, dataset: str) -> tuple[float, int]:
+    """``(budget seconds, epoch cap)`` of ``dataset``'s runs: flags, else the mode's defaults."""
+    budget, epochs = BUDGETS[(args.mode, dataset)]
+    return args.budget or budget, args.epochs or epochs
+
+
+def write_report(results: dict[str, Any], stem: Path) -> str:
+    """``stem.md`` (tables, targets) and ``stem.png`` (anytime curves); returns the Markdown."""
+    meta, runs = results["meta"], results["runs"]
+    datasets = [d for d in meta["datasets"] if any(r["dataset"] == d for r in runs)]
+    png = stem.with_suffix(".png")
+    budgets = ", ".join(f"{d} {b:.0f} s / {e} epochs" for d, (b, e) in meta["budgets"].items())
+    report.plot_curves(runs, datasets, meta["contenders"], png)
+    lines = [
+        f"# Search efficiency side by side ({meta['mode']})",
+        "",
+        f"`{meta['command']}` — {meta['date']}, {meta['machine']}. Wall-clock budget per run and "
+        f"epoch cap of every trial: {budgets}; seeds {meta['seeds']}. Runs interleaved "
+        "seed-major with the contender order rotated per seed, so load from other jobs hits every "
+        f"contender alike; load average during the runs {meta.get('load', '?')}. Mean ± standard "
+        "deviation over seeds; only trials that ended inside the budget count; picks use "
+        "validation macro-F1 only.",
+        "",
+        f"![anytime curves]({png.name})",
+    ]
+    for dataset in datasets:
+        lines += ["", f"## {dataset}", "", report.table(runs, dataset, meta["contenders"]), ""]
+        lines += _target_lines(report.targets(runs, dataset))
+    text = "\n".join(lines) + "\n"
+    atomic_write_text(stem.with_suffix(".md"), text)
+    return text
+
+
+def _target_lines(found: dict[str, Any]) -> list[str]:
+    if not found or found.get("strongest_rival") is None:
+        return []
+    means, spread, rival = found["mean_best_val_f1"], found["spread"], found["strongest_rival"]
+
+    def ratios(name: str) -> str:
+        values = found.get(f"time_ratio_vs_{name}") or []
+        return ", ".join("not reached" if v == float("inf") else f"{v:.2f}" for v in values) or "–"
+
+    overhead = ", ".join(f"{100 * v:.1f} %" for v in found["service_trial_overhead"])
+    return [
+        f"- Highest best val macro-F1: service {means['service']:.3f} ± {spread['service']:.3f}, "
+        f"strongest rival {rival} {means[rival]:.3f} ± {spread[rival]:.3f}; margin "
+        f"{found['margin_over_rival']:+.3f}, beyond seed noise: "
+        f"{'yes' if found['beyond_noise'] else 'no'}; seeds won {found['seeds_won']}.",
+        f"- Time for the service to reach plain's final best / plain's time (per seed, target "
+        f"≤ 0.33): {ratios('plain')}; same against grid: {ratios('grid')}.",
+        f"- Service per-trial overhead (everything but fit, per seed; target < 5 %): {overhead}.",
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    mode = args.mode = "quick" if args.quick else "full"
+    stem = args.out or RESULTS / ("bench_search_quick" if args.quick else "bench_search")
+    try:
+        if args.report_only:
+            results = json.loads(args.report_only.read_text())
+            print(write_report(results, args.report_only.with_suffix("")))
+            return 0
+        return _run(args, mode, args.seeds or list(SEEDS[mode]), stem)
+    except (ProjectError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: Any, mode: str, seeds: list[int], stem: Path) -> int:
+    from tqdm import tqdm
+
+    from search.run import quiet_libraries
+    from search_bench.contenders import CONTENDERS
+
+    quiet_libraries(False)
+    contenders = args.contenders or list(CONTENDERS)
+    loads = [os.getloadavg()[0]]
+    results: dict[str, Any] = {"meta": {
+        "mode": mode, "command": "python " + " ".join(sys.argv), "seeds": seeds,
+        "budgets": {d: budget_of(args, d) for d in args.dataset}, "datasets": args.dataset, "contenders": contenders,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, shared with other jobs",
+    }, "runs": []}  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="bench_search_") as tmp:
+        folders = prepare_data(args.dataset, args.shared, Path(tmp))
+        mlflow_template(Path(tmp))
+        warm_up()
+        plan = schedule(args.dataset, seeds, contenders)
+        for dataset, seed, contender in tqdm(plan, desc="runs", unit="run"):
+            run = run_one(dataset, folders[dataset], seed, contender, args, Path(tmp))
+            results["runs"].append(run)
+            loads.append(run["load_avg"])
+            results["meta"]["load"] = f"{min(loads):.1f}–{max(loads):.1f}"
+            atomic_write_text(stem.with_suffix(".json"), json.dumps(results, indent=1))
+    print(write_report(results, stem))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
