@@ -2,7 +2,10 @@
 
 Everything goes into the *active* run (``mlflow.start_run``): parameters and metrics in batches,
 per-epoch curves with ``step`` = epoch (1-based), files as artifacts at the run's root
-(``model.keras`` + ``preprocessing.json``, plots, reports, ``label_classes.npy``) and an MLflow
+(``model.keras`` + ``preprocessing.json``, ``training_history.png``, the test split's
+``confusion_matrix.png|txt`` and ``classification_report.txt``, the validation split's
+``val_confusion_matrix.txt`` and ``val_classification_report.txt``, ``label_classes.npy``,
+and, from ``python -m model.train``, ``train_config.json``) and an MLflow
 Keras model named ``model`` (``runs:/<run_id>/model``) carrying the preprocessing settings.
 
 Metric naming rules beyond the guide:
@@ -261,12 +264,13 @@ def _write_files(
         matrix = "\n".join(" ".join(str(int(v)) for v in row) for row in evaluation.confusion)
         atomic_write_text(folder / f"{stem}confusion_matrix.txt", header + matrix + "\n")
         atomic_write_text(folder / f"{stem}classification_report.txt", evaluation.report)
-        plots.plot_confusion_matrix(
-            evaluation.confusion,
-            evaluation.class_names,
-            folder / f"{stem}confusion_matrix.png",
-            title=f"Confusion matrix ({split} split)",
-        )
+        if split == "test":  # one heatmap (the guide's); other splits get the text matrix
+            plots.plot_confusion_matrix(
+                evaluation.confusion,
+                evaluation.class_names,
+                folder / "confusion_matrix.png",
+                title="Confusion matrix (test split)",
+            )
 
 
 def _num_landmarks(data: WindowedData) -> int:
