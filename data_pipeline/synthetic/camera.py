@@ -43,7 +43,7 @@ class Camera:
 
 
 def plan_viewpoints(rng: np.random.Generator, n_clips: int, difficulty: float) -> list[str]:
-    """Viewpoint of each clip: behind the baseline except for a share of ``0.2 * difficulty``
+    """Viewpoint of each clip: behind the baseline except for a share of ``0.15 * difficulty``
     (at most 75 %) spread over elevated, side-on and diagonal views, in random order."""
     n_other = round(min(0.75, 0.2 * difficulty) * n_clips)
     others = [VIEWPOINTS[1 + i % 3] for i in rng.permutation(n_other)]

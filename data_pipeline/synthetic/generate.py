@@ -49,7 +49,7 @@ from data_pipeline.synthetic.timeline import simulate_clip
 logger = logging.getLogger(__name__)
 
 GENERATOR = "stroke-search synthetic tennis"
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 DEFAULT_N_CLIPS = 32
 DEFAULT_PATH = Path("data") / "synthetic"
 MAX_DIFFICULTY = 3.0
@@ -219,6 +219,7 @@ def ensure_default_dataset(path: str | os.PathLike[str] = DEFAULT_PATH) -> Path:
     logger.warning("generating the synthetic dataset into %s (first use, a few seconds)", target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; the dataset is not
     try:
         generate_dataset(staging)
         if not _is_current(target):  # another process may have finished first

@@ -174,7 +174,7 @@ def stroke_keyframes(kind: StrokeKind, player: Player, base: np.ndarray, rng: np
     """
     scale = player.height / 1.76
     angle_mask = np.array([name in ANGLE_CHANNELS for name in CH], dtype=float)
-    style = _style(player, kind) * np.deg2rad(9.0) * difficulty * angle_mask
+    style = _style(player, kind) * np.deg2rad(7.0) * difficulty * angle_mask
     n = len(kind.keyframes)
     noise = rng.normal(0.0, np.deg2rad(6.0) * difficulty, (n, len(CH))) * angle_mask
     phases = np.array([phase for phase, _ in kind.keyframes])
