@@ -34,9 +34,10 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from data_pipeline._io import atomic_write_text  # noqa: E402
-from data_pipeline.errors import ProjectError  # noqa: E402
-from search_bench import report  # noqa: E402
+from search_bench import report
+
+from data_pipeline._io import atomic_write_text
+from data_pipeline.errors import ProjectError
 
 RESULTS = Path(__file__).resolve().with_name("results")
 DATASETS = ("synthetic", "racketsports")
@@ -45,7 +46,7 @@ SEEDS = {"quick": (0,), "full": (0, 1, 2)}
 #: times a RacketSports one, and every trial pays several seconds of graph tracing first.
 BUDGETS = {
     ("quick", "synthetic"): (60.0, 3), ("quick", "racketsports"): (45.0, 3),
-    ("full", "synthetic"): (140.0, 8), ("full", "racketsports"): (60.0, 15),
+    ("full", "synthetic"): (120.0, 5), ("full", "racketsports"): (60.0, 10),
 }  # fmt: skip
 
 
@@ -59,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dataset", nargs="+", choices=DATASETS, default=["synthetic"])
     parser.add_argument("--shared", type=Path, default=Path("../shared"), help="for racketsports")
     parser.add_argument("--budget", type=float, help="seconds per run (default: by mode, data)")
-    parser.add_argument("--epochs", type=int, help="epoch cap of every trial (default: by mode, data)")
+    parser.add_argument(
+        "--epochs", type=int, help="epoch cap of every trial (default: by mode, data)"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", help="seeds (default: by mode)")
     parser.add_argument("--contenders", nargs="+", default=None, help="subset, in this order")
     parser.add_argument("--out", type=Path, default=None, help="result stem (default: by mode)")
@@ -165,12 +168,14 @@ def write_report(results: dict[str, Any], stem: Path) -> str:
     lines = [
         f"# Search efficiency side by side ({meta['mode']})",
         "",
-        f"`{meta['command']}` — {meta['date']}, {meta['machine']}. Wall-clock budget per run and "
-        f"epoch cap of every trial: {budgets}; seeds {meta['seeds']}. Runs interleaved "
-        "seed-major with the contender order rotated per seed, so load from other jobs hits every "
-        f"contender alike; load average during the runs {meta.get('load', '?')}. Mean ± standard "
-        "deviation over seeds; only trials that ended inside the budget count; picks use "
-        "validation macro-F1 only.",
+        (
+            f"`{meta['command']}` — {meta['date']}, {meta['machine']}. Wall-clock budget per "
+            f"run and epoch cap of every trial: {budgets}; seeds {meta['seeds']}. Runs "
+            "interleaved seed-major with the contender order rotated per seed, so load from other "
+            f"jobs hits every contender alike; load average during the runs "
+            f"{meta.get('load', '?')}. Mean ± standard deviation over seeds; only trials that "
+            "ended inside the budget count; picks use validation macro-F1 only."
+        ),
         "",
         f"![anytime curves]({png.name})",
     ]
@@ -193,12 +198,16 @@ def _target_lines(found: dict[str, Any]) -> list[str]:
 
     overhead = ", ".join(f"{100 * v:.1f} %" for v in found["service_trial_overhead"])
     return [
-        f"- Highest best val macro-F1: service {means['service']:.3f} ± {spread['service']:.3f}, "
-        f"strongest rival {rival} {means[rival]:.3f} ± {spread[rival]:.3f}; margin "
-        f"{found['margin_over_rival']:+.3f}, beyond seed noise: "
-        f"{'yes' if found['beyond_noise'] else 'no'}; seeds won {found['seeds_won']}.",
-        f"- Time for the service to reach plain's final best / plain's time (per seed, target "
-        f"≤ 0.33): {ratios('plain')}; same against grid: {ratios('grid')}.",
+        (
+            f"- Highest best val macro-F1: service {means['service']:.3f} ± "
+            f"{spread['service']:.3f}, strongest rival {rival} {means[rival]:.3f} ± "
+            f"{spread[rival]:.3f}; margin {found['margin_over_rival']:+.3f}, beyond seed noise: "
+            f"{'yes' if found['beyond_noise'] else 'no'}; seeds won {found['seeds_won']}."
+        ),
+        (
+            f"- Time for the service to reach plain's final best / plain's time (per seed, target "
+            f"≤ 0.33): {ratios('plain')}; same against grid: {ratios('grid')}."
+        ),
         f"- Service per-trial overhead (everything but fit, per seed; target < 5 %): {overhead}.",
     ]
 
@@ -219,17 +228,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: Any, mode: str, seeds: list[int], stem: Path) -> int:
+    from search_bench.contenders import CONTENDERS
     from tqdm import tqdm
 
     from search.run import quiet_libraries
-    from search_bench.contenders import CONTENDERS
 
     quiet_libraries(False)
     contenders = args.contenders or list(CONTENDERS)
     loads = [os.getloadavg()[0]]
     results: dict[str, Any] = {"meta": {
         "mode": mode, "command": "python " + " ".join(sys.argv), "seeds": seeds,
-        "budgets": {d: budget_of(args, d) for d in args.dataset}, "datasets": args.dataset, "contenders": contenders,
+        "budgets": {d: budget_of(args, d) for d in args.dataset}, "datasets": args.dataset,
+        "contenders": contenders,
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, shared with other jobs",
     }, "runs": []}  # fmt: skip

@@ -1,15 +1,18 @@
 """One wall-clock budget per contender run, and the time spent inside Keras ``fit``.
 
-A :class:`FitClock` goes into every ``fit`` of every contender (as an extra Keras callback). It
-records when each fit began and ended and how many epochs it ran, and it ends the run when the
-budget is spent by raising :class:`BudgetSpent` from the next batch: a ``KeyboardInterrupt``, so
-the tools treat it as a Ctrl-C (our objective fails the trial and closes its run; Optuna and
-KerasTuner re-raise it instead of recording a failure and going on).
+A :class:`FitClock` goes into every ``fit`` of every contender (as an extra Keras callback) and
+records when each fit began and ended and how many epochs it ran. :meth:`FitClock.until_budget`
+ends the run when the budget is spent, wherever the tool is (fit, evaluation, logging), by raising
+:class:`BudgetSpent` from a ``SIGALRM``: a ``KeyboardInterrupt``, so the tools treat it as a
+Ctrl-C (our objective fails the trial and closes its run; Optuna and KerasTuner re-raise it
+instead of recording a failure and going on). Nothing a trial finishes after the budget counts.
 """
 
 from __future__ import annotations
 
+import signal
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +71,7 @@ class FitClock(keras.callbacks.Callback):
         super().__init__()
         self.deadline = deadline
         self.fits: list[Fit] = []
+        self.interrupted = False
 
     def __deepcopy__(self, memo: dict[int, Any]) -> FitClock:
         return self
@@ -75,20 +79,37 @@ class FitClock(keras.callbacks.Callback):
     def on_train_begin(self, logs: dict | None = None) -> None:
         now = time.time()
         self.fits.append(Fit(begin=now, end=now))
-        self._check(now)
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        now = time.time()
-        self.fits[-1].end = now
-        self._check(now)
+        self.fits[-1].end = time.time()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.fits[-1].end = time.time()
         self.fits[-1].epochs += 1
 
-    def _check(self, now: float) -> None:
-        if now >= self.deadline:
+    def until_budget(self, search: Callable[[], object]) -> None:
+        """Run ``search`` until it returns or the deadline passes (then stop it, wherever it is).
+
+        An error raised after the deadline (a store write cut short by the interruption) ends
+        the run like the budget does; one raised before it propagates.
+        """
+
+        def spent(signum: int, frame: object) -> None:
             raise BudgetSpent(f"budget spent at {time.strftime('%H:%M:%S')}")
+
+        previous = signal.signal(signal.SIGALRM, spent)
+        signal.setitimer(signal.ITIMER_REAL, max(0.001, self.deadline - time.time()))
+        try:
+            search()
+        except BudgetSpent:
+            self.interrupted = True
+        except Exception:
+            if time.time() < self.deadline:
+                raise
+            self.interrupted = True
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
 
     def fit_seconds(self, start: float, end: float, t0: float) -> tuple[float, int]:
         """Seconds and epochs of the fits that began in ``[start, end]`` (run-relative times)."""

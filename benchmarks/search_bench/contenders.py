@@ -37,7 +37,6 @@ from model.training import train_model
 from search._params import suggest
 from search._space import DEFAULT_SPACE
 from search._space import SearchSpace
-from search_bench.clock import BudgetSpent
 from search_bench.clock import FitClock
 from search_bench.clock import Trial
 
@@ -83,7 +82,9 @@ def run_contender(spec: RunSpec) -> tuple[list[Trial], float]:
 
 def macro_f1(model: keras.Model, data: Any, split: str) -> float:
     """Macro-F1 of ``model`` on split ``split`` of ``data`` (a ``WindowedData``)."""
-    return float(evaluate(model, *data.subset(split), data.class_names).averages["macro"]["f1_score"])
+    return float(
+        evaluate(model, *data.subset(split), data.class_names).averages["macro"]["f1_score"]
+    )
 
 
 def _service(spec: RunSpec, clock: FitClock, t0: float, sampler: str) -> list[Trial]:
@@ -102,10 +103,9 @@ def _service(spec: RunSpec, clock: FitClock, t0: float, sampler: str) -> list[Tr
     )  # fmt: skip
     session = prepare_study(config)
     config = replace(config, timeout=max(0.001, clock.deadline - time.time()))
-    try:
-        run_study(config, session=session, callbacks=[clock], out=io.StringIO())
-    except BudgetSpent:
-        pass
+    clock.until_budget(
+        lambda: run_study(config, session=session, callbacks=[clock], out=io.StringIO())
+    )
     client: MlflowClient = session.tracker.client
     client.set_terminated(session.tracker.parent_run_id, status="KILLED")
 
@@ -119,7 +119,9 @@ def _service(spec: RunSpec, clock: FitClock, t0: float, sampler: str) -> list[Tr
 def _plain(spec: RunSpec, clock: FitClock, t0: float) -> list[Trial]:
     from optuna_integration import MLflowCallback
 
-    window_range = Dataset.open(spec.data, cache_dir=spec.workdir / "probe").admissible_window_range()
+    window_range = Dataset.open(
+        spec.data, cache_dir=spec.workdir / "probe"
+    ).admissible_window_range()
     space = SearchSpace.from_toml(DEFAULT_SPACE).clip_window(*window_range)
     study = optuna.create_study(
         study_name="plain", storage=f"sqlite:///{spec.workdir}/optuna.db", direction="maximize",
@@ -128,7 +130,8 @@ def _plain(spec: RunSpec, clock: FitClock, t0: float) -> list[Trial]:
     with warnings.catch_warnings():  # deprecated since Optuna 4.9, still what the docs show
         warnings.simplefilter("ignore", FutureWarning)
         tracking = MLflowCallback(
-            tracking_uri=f"sqlite:///{spec.workdir}/mlflow.db", metric_name="val_macro_avg_f1_score"
+            tracking_uri=f"sqlite:///{spec.workdir}/mlflow.db",
+            metric_name="val_macro_avg_f1_score",
         )
 
     def objective(trial: optuna.Trial) -> float:
@@ -143,12 +146,11 @@ def _plain(spec: RunSpec, clock: FitClock, t0: float) -> list[Trial]:
         trial.set_user_attr("test_f1", macro_f1(result.model, data, "test"))
         return macro_f1(result.model, data, "val")
 
-    try:
-        study.optimize(
+    clock.until_budget(
+        lambda: study.optimize(
             objective, timeout=max(0.001, clock.deadline - time.time()), callbacks=[tracking]
         )
-    except BudgetSpent:
-        pass
+    )
     return optuna_trials(study, clock, t0, lambda t: t.user_attrs.get("test_f1"))
 
 
@@ -170,10 +172,15 @@ def optuna_trials(
         complete = frozen.state == optuna.trial.TrialState.COMPLETE
         trials.append(
             Trial(
-                number=frozen.number, start=start, end=end, state=frozen.state.name,
+                number=frozen.number,
+                start=start,
+                end=end,
+                state=frozen.state.name,
                 val_f1=frozen.value if complete else None,
-                test_f1=test_f1(frozen) if complete else None, epochs=epochs, fit_s=fit_s,
-            )  # fmt: skip
+                test_f1=test_f1(frozen) if complete else None,
+                epochs=epochs,
+                fit_s=fit_s,
+            )
         )
     return trials
 
@@ -217,7 +224,9 @@ def _hyperband(spec: RunSpec, clock: FitClock, t0: float) -> list[Trial]:
         def build(self, hp: Any) -> keras.Model:
             params = suggest(HpTrial(hp), space)
             data = dataset.windows(params.window_config(), params.feature_config())
-            return build_model(params.model_spec(epochs=spec.epochs), data.input_shape, data.n_classes)
+            return build_model(
+                params.model_spec(epochs=spec.epochs), data.input_shape, data.n_classes
+            )
 
         def fit(self, hp: Any, model: keras.Model, *args: Any, **kwargs: Any) -> dict[str, float]:
             params = suggest(HpTrial(hp), space)
@@ -242,7 +251,10 @@ def _hyperband(spec: RunSpec, clock: FitClock, t0: float) -> list[Trial]:
                 initial_epoch=kwargs.get("initial_epoch", 0),
             )  # fmt: skip
             record = trials[-1]
-            record.val_f1, record.test_f1 = macro_f1(model, data, "val"), macro_f1(model, data, "test")
+            record.val_f1, record.test_f1 = (
+                macro_f1(model, data, "val"),
+                macro_f1(model, data, "test"),
+            )
             record.end, record.state = time.time() - t0, "COMPLETE"
             record.fit_s, record.epochs = clock.fit_seconds(record.start, record.end, t0)
             return {"val_macro_f1": record.val_f1}
@@ -251,7 +263,9 @@ def _hyperband(spec: RunSpec, clock: FitClock, t0: float) -> list[Trial]:
         """Opens one benchmark record per trial and seeds its weights."""
 
         def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> Any:
-            trials.append(Trial(number=len(trials), start=time.time() - t0, end=None, state="FAIL"))
+            trials.append(
+                Trial(number=len(trials), start=time.time() - t0, end=None, state="FAIL")
+            )
             keras.utils.set_random_seed(spec.seed + len(trials))
             return super().run_trial(trial, *args, **kwargs)
 
@@ -260,8 +274,5 @@ def _hyperband(spec: RunSpec, clock: FitClock, t0: float) -> list[Trial]:
         max_epochs=spec.epochs, factor=3, hyperband_iterations=_MANY, seed=spec.seed,
         directory=str(spec.workdir), project_name="hyperband", overwrite=True,
     )  # fmt: skip
-    try:
-        tuner.search(callbacks=[clock], verbose=0)
-    except BudgetSpent:
-        pass
+    clock.until_budget(lambda: tuner.search(callbacks=[clock], verbose=0))
     return trials

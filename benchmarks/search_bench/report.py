@@ -39,14 +39,18 @@ def time_to_reach(run: dict[str, Any], value: float) -> float:
 
 
 def run_summary(run: dict[str, Any]) -> dict[str, Any]:
-    """Best validation macro-F1, test macro-F1 of the pick, counts and the time split of one run."""
+    """Best validation macro-F1, test macro-F1 of the pick, counts and time split of one run."""
     inside = _inside(run)
     complete = [t for t in inside if t["state"] == "COMPLETE"]
     pick = max(complete, key=lambda t: t["val_f1"], default=None)
     started = sorted(run["trials"], key=lambda t: t["start"])
     trial_s = fit_s = 0.0
     for i, trial in enumerate(started):  # a trial's time runs to the next trial's start
-        if trial["state"] in FINISHED and trial["end"] is not None and trial["end"] <= run["budget"]:
+        if (
+            trial["state"] in FINISHED
+            and trial["end"] is not None
+            and trial["end"] <= run["budget"]
+        ):
             following = started[i + 1]["start"] if i + 1 < len(started) else trial["end"]
             trial_s += following - trial["start"]
             fit_s += trial["fit_s"]
@@ -72,21 +76,28 @@ def _mean_spread(values: Sequence[float], digits: int = 3) -> str:
 def table(runs: list[dict[str, Any]], dataset: str, contenders: Sequence[str]) -> str:
     """Markdown table of one dataset: mean ± standard deviation over seeds."""
     rows = [
-        "| contender | best val macro-F1 | test macro-F1 of pick | complete / pruned trials "
-        "| epochs | fit share of budget | per-trial overhead |",
+        (
+            "| contender | best val macro-F1 | test macro-F1 of pick | complete / pruned trials "
+            "| epochs | fit share of budget | per-trial overhead |"
+        ),
         "|---|---|---|---|---|---|---|",
     ]
     for name in contenders:
-        summaries = [run_summary(r) for r in runs if r["dataset"] == dataset and r["contender"] == name]
+        summaries = [
+            run_summary(r) for r in runs if r["dataset"] == dataset and r["contender"] == name
+        ]
         if not summaries:
             continue
         col = {key: [s[key] for s in summaries] for key in summaries[0]}
-        rows.append(
-            f"| {name} | {_mean_spread(col['best_val_f1'])} | {_mean_spread(col['test_f1_of_pick'])} "
-            f"| {_mean_spread(col['n_complete'], 1)} / {_mean_spread(col['n_pruned'], 1)} "
-            f"| {_mean_spread(col['epochs'], 0)} | {_mean_spread([100 * v for v in col['fit_share']], 0)} % "
-            f"| {_mean_spread([100 * v for v in col['trial_overhead']], 1)} % |"
-        )
+        cells = [
+            _mean_spread(col["best_val_f1"]),
+            _mean_spread(col["test_f1_of_pick"]),
+            f"{_mean_spread(col['n_complete'], 1)} / {_mean_spread(col['n_pruned'], 1)}",
+            _mean_spread(col["epochs"], 0),
+            f"{_mean_spread([100 * v for v in col['fit_share']], 0)} %",
+            f"{_mean_spread([100 * v for v in col['trial_overhead']], 1)} %",
+        ]
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
@@ -108,14 +119,17 @@ def targets(runs: list[dict[str, Any]], dataset: str, ours: str = "service") -> 
         (n for n in means if n != ours and not math.isnan(means[n])),
         key=lambda n: means[n], default=None,
     )  # fmt: skip
-    result: dict[str, Any] = {"mean_best_val_f1": means, "spread": spread, "strongest_rival": rival}
+    result: dict[str, Any] = {
+        "mean_best_val_f1": means,
+        "spread": spread,
+        "strongest_rival": rival,
+    }
     if rival is not None:
         margin = means[ours] - means[rival]
         result["margin_over_rival"] = margin
         result["beyond_noise"] = margin > max(spread[ours], spread[rival])
         wins = [
-            _found(by[ours][s])
-            > max(_found(by[n][s]) for n in by if n != ours and s in by[n])
+            _found(by[ours][s]) > max(_found(by[n][s]) for n in by if n != ours and s in by[n])
             for s in by[ours]
         ]
         result["seeds_won"] = f"{sum(wins)}/{len(wins)}"
