@@ -20,6 +20,7 @@ mean ± standard deviation over seeds, the anytime curves and the ratios against
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -27,6 +28,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -67,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--contenders", nargs="+", default=None, help="subset, in this order")
     parser.add_argument("--out", type=Path, default=None, help="result stem (default: by mode)")
     parser.add_argument("--report-only", type=Path, help="rewrite table and plot from a JSON")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile the runs with pyinstrument into <out>_profile.txt "
+        "(e.g. with --contenders service --seeds 0)",
+    )
     return parser
 
 
@@ -227,6 +235,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+@contextlib.contextmanager
+def profiled(enabled: bool, path: Path) -> Iterator[None]:
+    """Profile the block with pyinstrument (wall time) into ``path`` when ``enabled``."""
+    if not enabled:
+        yield
+        return
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.01)
+    profiler.start()
+    try:
+        yield
+    finally:
+        profiler.stop()
+        atomic_write_text(path, profiler.output_text(unicode=False, color=False))
+
+
 def _run(args: Any, mode: str, seeds: list[int], stem: Path) -> int:
     from search_bench.contenders import CONTENDERS
     from tqdm import tqdm
@@ -248,12 +273,13 @@ def _run(args: Any, mode: str, seeds: list[int], stem: Path) -> int:
         mlflow_template(Path(tmp))
         warm_up()
         plan = schedule(args.dataset, seeds, contenders)
-        for dataset, seed, contender in tqdm(plan, desc="runs", unit="run"):
-            run = run_one(dataset, folders[dataset], seed, contender, args, Path(tmp))
-            results["runs"].append(run)
-            loads.append(run["load_avg"])
-            results["meta"]["load"] = f"{min(loads):.1f}–{max(loads):.1f}"
-            atomic_write_text(stem.with_suffix(".json"), json.dumps(results, indent=1))
+        with profiled(args.profile, stem.with_name(stem.name + "_profile.txt")):
+            for dataset, seed, contender in tqdm(plan, desc="runs", unit="run"):
+                run = run_one(dataset, folders[dataset], seed, contender, args, Path(tmp))
+                results["runs"].append(run)
+                loads.append(run["load_avg"])
+                results["meta"]["load"] = f"{min(loads):.1f}–{max(loads):.1f}"
+                atomic_write_text(stem.with_suffix(".json"), json.dumps(results, indent=1))
     print(write_report(results, stem))
     return 0
 
