@@ -30,14 +30,18 @@ ROWS: tuple[tuple[str, bool], ...] = (
     ("forehand", True), ("backhand", True), ("backhand", False), ("serve", True),
     ("slice_forehand", True), ("slice_backhand", True),
 )  # fmt: skip
+_LIMB_PAIRS = (
+    ("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"), ("knee", "ankle"),
+    ("ankle", "heel"), ("heel", "foot_index"), ("shoulder", "hip"),
+)  # fmt: skip
 _BONES = [
-    (a, b)
+    (LANDMARK_INDEX[f"{side}_{a}"], LANDMARK_INDEX[f"{side}_{b}"])
     for side in ("left", "right")
-    for a, b in (("shoulder", "elbow"), ("elbow", "wrist"), ("hip", "knee"), ("knee", "ankle"),
-                 ("ankle", "heel"), ("heel", "foot_index"), ("shoulder", "hip"))  # fmt: skip
-    for a, b in [(LANDMARK_INDEX[f"{side}_{a}"], LANDMARK_INDEX[f"{side}_{b}"])]
-] + [(LANDMARK_INDEX["left_shoulder"], LANDMARK_INDEX["right_shoulder"]),
-     (LANDMARK_INDEX["left_hip"], LANDMARK_INDEX["right_hip"])]  # fmt: skip
+    for a, b in _LIMB_PAIRS
+] + [
+    (LANDMARK_INDEX["left_shoulder"], LANDMARK_INDEX["right_shoulder"]),
+    (LANDMARK_INDEX["left_hip"], LANDMARK_INDEX["right_hip"]),
+]
 
 
 def stroke_frames(shot: str, *, two_handed: bool, view: str, seed: int, left_handed: bool,

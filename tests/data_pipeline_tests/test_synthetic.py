@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
-import tomllib
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tomllib
 
 from data_pipeline.annotations import load_annotations
 from data_pipeline.annotations import videos_from_poses
@@ -143,7 +144,7 @@ def test_generate_dataset_durations_and_class_balance(small_synthetic_dir: Path)
         scale = 30.0 / clips[stem].fps
         for s in segments:
             lengths.setdefault(s.cls, []).append(s.length * scale)
-        gaps += [(b.start - a.end) * scale for a, b in zip(segments, segments[1:])]
+        gaps += [(b.start - a.end) * scale for a, b in itertools.pairwise(segments)]
     everything = np.concatenate([np.array(v) for v in lengths.values()])
     # REFERENCE.md: strokes 8-59 frames at 30 fps, groundstrokes median ~20, serves ~50,
     # gaps median ~30 frames; fronthand >> backhand >> serve.
@@ -253,11 +254,15 @@ def test_ensure_default_dataset_generates_once_then_reuses(tmp_path: Path) -> No
 
 def test_cli_synth_writes_a_dataset_and_reports_errors_in_one_line(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "data_pipeline", "synth", "--out", str(tmp_path / "s")]
-    ok = subprocess.run([*command, "--clips", "2", "--seed", "4"], capture_output=True, text=True)
+    ok = subprocess.run(
+        [*command, "--clips", "2", "--seed", "4"], check=False, capture_output=True, text=True
+    )
     # Success: exit 0, one summary line naming the clip count.
     assert ok.returncode == 0, ok.stderr
     assert "2 clips" in ok.stdout and len(ok.stdout.strip().splitlines()) == 1
-    bad = subprocess.run([*command, "--difficulty", "9"], capture_output=True, text=True)
+    bad = subprocess.run(
+        [*command, "--difficulty", "9"], check=False, capture_output=True, text=True
+    )
     # A user error: non-zero exit, one line on stderr, no traceback.
     assert bad.returncode != 0 and bad.stderr.startswith("error: --difficulty")
     assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
