@@ -76,8 +76,8 @@ class RunResult:
 
 
 def open_dataset(path: Path) -> Dataset:
-    """Open ``--data``; the default folder is generated on first use."""
-    if path == DEFAULT_DATA and not path.exists():
+    """Open ``--data``; the default folder is generated on first use (and when it is stale)."""
+    if path == DEFAULT_DATA:
         from data_pipeline.synthetic import ensure_default_dataset
 
         ensure_default_dataset(path)
