@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import keras
+import optuna
 import pytest
 from mlflow import MlflowClient
 from optuna.trial import TrialState
@@ -122,3 +123,17 @@ def test_every_trial_failing_stops_with_a_clear_message(
     ):
         run_study(config, session=session, callbacks=[FailingFit()])
     assert [t.state for t in session.study.trials] == [TrialState.FAIL, TrialState.FAIL]
+
+
+def test_timeout_stops_cleanly_before_the_next_trial(
+    study_args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from search.run import main
+
+    # the first trial outlasts the 1 s timeout, so no second one starts; the run ends cleanly
+    assert main([*study_args, "--n-trials", "3", "--timeout", "1"]) == 0
+    assert "1 complete, 0 pruned, 0 failed" in capsys.readouterr().out
+    study = optuna.load_study(study_name="e2e", storage=f"sqlite:///{tmp_path}/studies/optuna.db")
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE]
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    assert client.get_run(study.user_attrs["mlflow_parent_run_id"]).info.status == "FINISHED"
