@@ -46,6 +46,14 @@ _PR_SET_PDEATHSIG = 1  # prctl option, <linux/prctl.h>
 _FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C (the running trial fails, its run is closed), exit 143.
+
+    Defined here, not in ``search.run``: under ``python -m search.run`` that module is
+    ``__main__``, and a second import of it would define a second, different class.
+    """
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``--workers``, for ``python -m search.run``."""
     parser.add_argument(
@@ -185,7 +193,6 @@ def _run_worker(config: Any, index: int) -> int:
     from search._runner import open_session  # noqa: PLC0415
     from search._runner import run_study  # noqa: PLC0415
     from search._study import make_sampler  # noqa: PLC0415
-    from search.run import Terminated  # noqa: PLC0415
     from search.run import quiet_libraries  # noqa: PLC0415
 
     def terminate(signum: int, _frame: FrameType | None) -> None:
@@ -214,13 +221,11 @@ def run_parallel(config: Any, session: Any, n_workers: int) -> Any:
     and returns the study's counts.
 
     Raises:
-        KeyboardInterrupt: a forwarded Ctrl-C (``search.run.Terminated`` for SIGTERM).
+        KeyboardInterrupt: a forwarded Ctrl-C (:class:`Terminated` for SIGTERM).
         StudyFailed: a worker stopped on an error (its message is printed above).
     """
     from search._progress import StudyFailed  # noqa: PLC0415 - avoid an import cycle
     from search._runner import run_study  # noqa: PLC0415
-    from search.run import Terminated  # noqa: PLC0415
-
     code = run_workers(config, n_workers)
     if code == EXIT_SIGTERM:
         raise Terminated("SIGTERM forwarded to the workers")

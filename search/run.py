@@ -29,14 +29,11 @@ from search._config import resolve_stores
 from search._progress import StudyFailed
 from search._remote import check_tracking
 from search._storage import install_log_redaction
+from search._workers import Terminated
 from search._workers import add_arguments as add_worker_arguments
 from search._workers import run_parallel
 
 EXIT_SIGINT, EXIT_SIGTERM = 130, 143
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C (the running trial fails, its run is closed), exit 143."""
 
 
 def build_parser() -> argparse.ArgumentParser:
