@@ -132,6 +132,7 @@ def child_env(**extra: str) -> dict[str, str]:
         MLFLOW_HTTP_REQUEST_MAX_RETRIES="1",
         MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR="1",
         MLFLOW_HTTP_REQUEST_TIMEOUT="10",
+        MLFLOW_DISABLE_TELEMETRY="true",  # no network here: do not wait on telemetry at exit
         PYTHONPATH=str(REPO_ROOT),
     )
     env.update(extra)

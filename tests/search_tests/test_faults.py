@@ -13,6 +13,7 @@ import keras
 import mlflow
 import optuna
 import pytest
+import sqlalchemy.exc
 import tensorflow as tf
 from optuna.trial import TrialState
 
@@ -240,8 +241,8 @@ def _wait_for_child_run(storage: str, process: subprocess.Popen[str]) -> None:
             running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
             if any("mlflow_run_id" in t.user_attrs for t in running):
                 return
-        except KeyError:
-            pass
+        except (KeyError, sqlalchemy.exc.OperationalError):
+            pass  # the study (or its folder) does not exist yet
         time.sleep(0.5)
     pytest.fail("no trial started within 900 s")
 

@@ -151,7 +151,7 @@ def test_workers_signal_exits_cleanly_and_rerun_resumes(
     )
     _wait_for_running_trial(storage, "e2e", first)
     first.send_signal(sig)
-    _, err = first.communicate(timeout=300)
+    _, err = first.communicate(timeout=900)
     # 143 for SIGTERM, 130 for Ctrl-C, one line that says how to resume, no traceback
     assert first.returncode == code, err
     assert "run the same command again to resume" in err and "Traceback" not in err
