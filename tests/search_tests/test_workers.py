@@ -148,6 +148,9 @@ def test_workers_signal_exits_cleanly_and_rerun_resumes(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # a shell's background job starts with SIGINT ignored, and Python then keeps ignoring
+        # it: give the command the default disposition a terminal's Ctrl-C meets
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     _wait_for_running_trial(storage, "e2e", first)
     first.send_signal(sig)
