@@ -101,6 +101,12 @@ def test_run_e2e_resume_to_six_trials(
         # sampled values under their search-space names
         for name, value in trial.params.items():
             assert run.data.params[name] == str(value)
+        if trial.state.name == "PRUNED":
+            # a pruned run keeps the epoch it stopped at and its curves so far
+            stopped = trial.user_attrs["epochs"]
+            assert run.data.metrics["epochs_trained"] == stopped == max(trial.intermediate_values)
+            curve = client.get_metric_history(run.info.run_id, "val_loss")
+            assert [m.step for m in curve] == list(range(1, stopped + 1))
         if trial.state.name == "COMPLETE":
             missing = [p for p in GUIDE_PARAMS if p not in run.data.params]
             missing += [m for m in GUIDE_METRICS if m not in run.data.metrics]

@@ -172,3 +172,21 @@ def test_entry_name_maps_per_layer_parameters() -> None:
     assert entry_name("dense_layer_1_units") == "dense_layer_units"
     assert entry_name("dropout_2_rate") == "dropout_rate"
     assert entry_name("dropout_rates") == "dropout_rates"
+
+
+def test_grid_sampler_runs_the_users_grid_points_after_the_baseline() -> None:
+    from search._config import SearchConfig
+    from search._study import make_sampler
+
+    space = SearchSpace.from_toml(GRID_SPACE)
+    sampler = make_sampler(SearchConfig(sampler="grid"), space)
+    study = optuna.create_study(sampler=sampler, direction="maximize")
+    study.enqueue_trial(baseline_values(space, (1, 500)))
+    grid = grid_values(space)
+    first = suggest(study.ask(), space)
+    # trial 0 is the baseline, expressed as one of the old grid's points
+    assert first.sampled["lstm_units"] == "64,32" and first.dropout == (0.3, 0.3, 0.2)
+    for _ in range(5):
+        params = suggest(study.ask(), space)
+        # every later trial is a grid point
+        assert all(value in grid[name] for name, value in params.sampled.items())
