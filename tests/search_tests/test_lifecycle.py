@@ -125,6 +125,7 @@ def test_every_trial_failing_stops_with_a_clear_message(
     assert [t.state for t in session.study.trials] == [TrialState.FAIL, TrialState.FAIL]
 
 
+@pytest.mark.slow  # one real trial
 def test_timeout_stops_cleanly_before_the_next_trial(
     study_args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
