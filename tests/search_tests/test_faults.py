@@ -147,6 +147,7 @@ class _SimulatedOutOfMemory(keras.callbacks.Callback):
             raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating (simulated)")
 
 
+@pytest.mark.slow
 def test_faults_nan_loss_and_out_of_memory_trials_fail_alone(
     tmp_path: Path, small_synthetic_dir: Path, tiny_space: Path
 ) -> None:
