@@ -126,7 +126,6 @@ def test_every_trial_failing_stops_with_a_clear_message(
 
 
 @pytest.mark.slow  # one real trial
-@pytest.mark.slow
 def test_timeout_stops_cleanly_before_the_next_trial(
     study_args: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
