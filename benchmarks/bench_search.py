@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import os
 import platform
 import shutil
@@ -259,6 +260,8 @@ def _run(args: Any, mode: str, seeds: list[int], stem: Path) -> int:
     from search.run import quiet_libraries
 
     quiet_libraries(False)
+    # a run stopped by its budget while TensorFlow traces a graph leaves unused tensors behind
+    logging.getLogger("tensorflow").setLevel(logging.CRITICAL)
     contenders = args.contenders or list(CONTENDERS)
     loads = [os.getloadavg()[0]]
     results: dict[str, Any] = {"meta": {

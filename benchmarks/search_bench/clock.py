@@ -98,7 +98,8 @@ class FitClock(keras.callbacks.Callback):
             raise BudgetSpent(f"budget spent at {time.strftime('%H:%M:%S')}")
 
         previous = signal.signal(signal.SIGALRM, spent)
-        signal.setitimer(signal.ITIMER_REAL, max(0.001, self.deadline - time.time()))
+        # repeats every second: Python swallows an exception raised inside a weakref callback
+        signal.setitimer(signal.ITIMER_REAL, max(0.001, self.deadline - time.time()), 1.0)
         try:
             search()
         except BudgetSpent:
