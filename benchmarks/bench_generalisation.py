@@ -66,7 +66,9 @@ POSE_ARMS = {
     "raw": FeatureConfig(),
     "raw+canonical": FeatureConfig(canonical_handedness=True),
     "body_scaled": FeatureConfig(representation="body_scaled"),
-    "body_scaled+canonical": FeatureConfig(representation="body_scaled", canonical_handedness=True),
+    "body_scaled+canonical": FeatureConfig(
+        representation="body_scaled", canonical_handedness=True
+    ),
 }
 
 
