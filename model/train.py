@@ -70,7 +70,7 @@ def run_training(config: TrainConfig, *, tracking_uri: str | None, verbose: bool
     from tqdm.keras import TqdmCallback
 
     from data_pipeline.dataset import Dataset
-    from model.evaluation import evaluate
+    from model.evaluation import evaluate_splits
     from model.stores import setup_tracking
     from model.tracking import log_training_run
     from model.training import train_model
@@ -89,10 +89,10 @@ def run_training(config: TrainConfig, *, tracking_uri: str | None, verbose: bool
         result = train_model(
             config.model, data, seed=config.seed, callbacks=progress, verbose=2 if verbose else 0
         )
-        evaluations = {
-            split: evaluate(result.model, *data.subset(split), data.class_names)
-            for split in ("val", "test")
-        }
+        evaluations = evaluate_splits(
+            result.model, {split: data.subset(split) for split in ("val", "test")},
+            data.class_names,
+        )  # fmt: skip
         log_training_run(
             result, evaluations, data, config.model, seed=config.seed,
             extra_params={"data_path": str(data_dir)},

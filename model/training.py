@@ -129,8 +129,8 @@ def train_model(
     reduce_lr = keras.callbacks.ReduceLROnPlateau(
         monitor="val_loss", factor=spec.reduce_lr_factor, patience=spec.reduce_lr_patience
     )
-    keras.backend.clear_session()
-    gc.collect()
+    _freeze_long_lived_objects()
+    keras.backend.clear_session()  # free_memory=True: includes a gc.collect()
     keras.utils.set_random_seed(seed)
     model = build_model(spec, data.input_shape, data.n_classes)
     start = time.perf_counter()
@@ -155,6 +155,26 @@ def train_model(
         train_index=train,
         val_index=val,
     )
+
+
+def _freeze_long_lived_objects() -> None:
+    """Move the objects alive before the first model (imports, data) out of the collector's view.
+
+    ``clear_session`` runs a full ``gc.collect()`` so that a replaced model's reference cycles
+    are freed before the next one is built. A full collection walks every tracked object, and
+    TensorFlow's and Keras' modules alone are hundreds of thousands of them: about 0.55 s per
+    model on 2 cores, 2-3 % of a search trial. ``gc.freeze()`` once, before the first model,
+    moves them to the permanent generation; later collections walk only what models and
+    trials create (0.03 s) and still free every replaced model. Runs once per process.
+    """
+    global _frozen
+    if not _frozen:
+        gc.collect()
+        gc.freeze()
+        _frozen = True
+
+
+_frozen = False
 
 
 def balanced_class_weights(y: np.ndarray, class_names: Sequence[str]) -> dict[str, float]:

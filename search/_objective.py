@@ -16,7 +16,7 @@ import optuna
 
 from data_pipeline.errors import DataError
 from model.evaluation import Evaluation
-from model.evaluation import evaluate
+from model.evaluation import evaluate_splits
 from model.tracking import log_training_run
 from model.training import HistoryRecorder
 from model.training import train_model
@@ -172,10 +172,10 @@ class Objective:
             verbose=self.verbose,
             recorder=recorder,
         )
-        evaluations = {
-            "val": evaluate(result.model, *data.subset("val"), data.class_names),
-            "test": evaluate(result.model, *data.subset("test"), data.class_names),
-        }
+        evaluations = evaluate_splits(
+            result.model, {split: data.subset(split) for split in ("val", "test")},
+            data.class_names,
+        )  # fmt: skip
         value = objective_value(evaluations["val"], self.objective)
         with self.tracker.child_logging(run_id):
             log_training_run(

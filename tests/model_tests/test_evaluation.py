@@ -6,6 +6,9 @@ import keras
 import numpy as np
 import pytest
 
+from data_pipeline.errors import DataError
+from model.evaluation import evaluate
+from model.evaluation import evaluate_splits
 from model.evaluation import evaluation_from_probabilities
 
 NAMES = ("backhand", "fronthand", "serve")
@@ -51,3 +54,22 @@ def test_evaluation_as_metrics_uses_guide_names():
     }
     assert test["test_accuracy"] == 0.75 and test["fronthand_recall"] == 0.5
     assert val["val_macro_avg_recall"] == pytest.approx((1 + 0.5 + 1) / 3)
+
+
+def test_evaluate_splits_matches_one_evaluation_per_split():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((5, 2)), keras.layers.LSTM(4), keras.layers.Dense(3, activation="softmax")]
+    )
+    rng = np.random.default_rng(0)
+    val = (rng.normal(size=(7, 5, 2)).astype("float32"), rng.integers(0, 3, 7))
+    test = (rng.normal(size=(4, 5, 2)).astype("float32"), rng.integers(0, 3, 4))
+    together = evaluate_splits(model, {"val": val, "test": test}, NAMES)
+    # One prediction pass over both splits scores each split as its own evaluation would.
+    for name, (X, y) in (("val", val), ("test", test)):
+        alone = evaluate(model, X, y, NAMES)
+        assert together[name].confusion.tolist() == alone.confusion.tolist()
+        assert together[name].loss == pytest.approx(alone.loss, rel=1e-5)
+    # An empty split is named in the message.
+    with pytest.raises(DataError, match="empty test split"):
+        evaluate_splits(model, {"val": val, "test": (test[0][:0], test[1][:0])}, NAMES)
