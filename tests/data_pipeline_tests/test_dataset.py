@@ -81,6 +81,23 @@ def test_dataset_disk_cache_serves_a_new_process_without_the_poses(clip_dir: Pat
     assert cached.groups.tolist() == built.groups.tolist()
 
 
+def test_dataset_new_overlap_cuts_cached_frames_without_reading_poses(clip_dir: Path) -> None:
+    canonical = FeatureConfig(representation="body_scaled", canonical_handedness=True)
+    shutil.copytree(clip_dir, clip_dir.parent / "copy")
+    ds = Dataset.open(clip_dir)
+    ds.windows(SMALL, canonical)
+    shutil.rmtree(clip_dir / "poses")  # reading a pose file would fail now
+    other_overlap = WindowConfig(window_size=24, overlap=5, min_annotation_length=0)
+    recut = ds.windows(other_overlap, canonical)
+    # A new window and overlap are cut from the clips' cached per-frame features ...
+    fresh = Dataset.open(clip_dir.parent / "copy")
+    assert np.array_equal(recut.X, fresh.windows(other_overlap, canonical).X)
+    assert np.array_equal(recut.mask, fresh.windows(other_overlap, canonical).mask)
+    # ... while a feature setting never built before needs the pose files.
+    with pytest.raises((DataError, OSError)):
+        ds.windows(other_overlap, FeatureConfig(keep_visibility=False))
+
+
 def test_dataset_changed_annotations_change_fingerprint_and_cache(clip_dir: Path) -> None:
     ds = Dataset.open(clip_dir)
     ds.windows(SMALL)
