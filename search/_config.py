@@ -45,7 +45,7 @@ class SearchConfig:
         sampler: ``tpe``, ``random`` or ``grid``. Defaults to ``tpe``.
         pruner: ``median``, ``hyperband`` or ``none``. Defaults to ``median``.
         n_startup_trials: finished trials before the median pruner prunes. Defaults to 5.
-        n_warmup_steps: epochs of a trial that are never pruned (median pruner). Defaults to 10.
+        n_warmup_steps: epochs of a trial that are never pruned (median pruner). Defaults to 5.
         patience: wrap the pruner in ``PatientPruner`` with this patience (epochs); None: no
             wrapper.
         objective: ``val_macro_avg_f1_score`` (maximised) or ``val_loss`` (minimised).
@@ -68,7 +68,7 @@ class SearchConfig:
     sampler: str = "tpe"
     pruner: str = "median"
     n_startup_trials: int = 5
-    n_warmup_steps: int = 10
+    n_warmup_steps: int = 5
     patience: int | None = None
     objective: str = "val_macro_avg_f1_score"
     max_failures: int = 3

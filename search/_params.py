@@ -22,6 +22,7 @@ from data_pipeline.config import WindowConfig
 from data_pipeline.errors import ConfigError
 from model.spec import ModelSpec
 from search._space import FEATURE_KEYS
+from search._space import TRAINING_KEYS
 from search._space import SearchSpace
 from search._space import entry_name
 
@@ -43,6 +44,8 @@ class TrialParams:
         epochs: maximum epochs.
         optimizer: optimizer name. Defaults to ``adam``.
         features: FeatureConfig field -> value for the entries the space samples.
+        training: ModelSpec training field (``early_stopping_patience``,
+            ``reduce_lr_patience``) -> value for the entries the space sets.
         sampled: the Optuna parameters under their search-space names, as logged.
     """
 
@@ -58,6 +61,7 @@ class TrialParams:
     epochs: int
     optimizer: str = "adam"
     features: dict[str, Any] = field(default_factory=dict)
+    training: dict[str, Any] = field(default_factory=dict)
     sampled: dict[str, Any] = field(default_factory=dict)
 
     def window_config(self, base: WindowConfig | None = None) -> WindowConfig:
@@ -81,6 +85,7 @@ class TrialParams:
             optimizer=self.optimizer,
             batch_size=self.batch_size,
             epochs=epochs or self.epochs,
+            **self.training,
         )
 
 
@@ -118,6 +123,7 @@ def suggest(trial: optuna.Trial, space: SearchSpace) -> TrialParams:
             for i in range(1, n_rates + 1)
         )
     features = {key: space[key].suggest(trial) for key in FEATURE_KEYS if key in space}
+    training = {key: int(space[key].suggest(trial)) for key in TRAINING_KEYS if key in space}
     return TrialParams(
         window_size=window_size,
         overlap=overlap,
@@ -131,6 +137,7 @@ def suggest(trial: optuna.Trial, space: SearchSpace) -> TrialParams:
         epochs=int(space["epochs"].suggest(trial)),
         optimizer=str(space["optimizer"].suggest(trial)) if "optimizer" in space else "adam",
         features=features,
+        training=training,
         sampled=dict(trial.params),
     )
 

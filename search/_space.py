@@ -49,6 +49,8 @@ REQUIRED = (
     "epochs",
 )
 FEATURE_KEYS = ("representation", "velocities", "keep_visibility", "canonical_handedness")
+#: optional training settings (``ModelSpec`` fields); absent ones keep ModelSpec's defaults.
+TRAINING_KEYS = ("early_stopping_patience", "reduce_lr_patience")
 #: per-layer Optuna parameter names: prefix, suffix, template entry.
 TEMPLATES = (
     ("lstm_layer_", "_units", "lstm_layer_units"),
@@ -61,6 +63,7 @@ KNOWN = (
     "num_lstm_layers",
     "optimizer",
     *FEATURE_KEYS,
+    *TRAINING_KEYS,
 )
 
 
@@ -323,7 +326,11 @@ def _validate(space: SearchSpace) -> None:
     _check_values(
         space, "batch_size", lambda v: isinstance(v, int) and v >= 1, "must be an int >= 1"
     )
-    _check_values(space, "epochs", lambda v: isinstance(v, int) and v >= 1, "must be an int >= 1")
+    for name in ("epochs", *TRAINING_KEYS):
+        if name in space:
+            _check_values(
+                space, name, lambda v: isinstance(v, int) and v >= 1, "must be an int >= 1"
+            )
     for name in ("num_lstm_layers", "num_dense_layers", "lstm_layer_units", "dense_layer_units"):
         if name in space:
             _check_values(

@@ -8,6 +8,7 @@ import optuna
 import pytest
 
 from data_pipeline.errors import ConfigError
+from model.spec import ModelSpec
 from search._params import baseline_values
 from search._params import grid_values
 from search._params import suggest
@@ -65,7 +66,12 @@ def test_space_default_file_loads_with_guide_names() -> None:
             "choices = [31, 64]",
             r"must be even when uses_bidirectional",
         ),
-        ("\nepochs = 100 ", "\nepochs = 0 ", r"\[epochs\] must be an int >= 1"),
+        ("\nepochs = 60 ", "\nepochs = 0 ", r"\[epochs\] must be an int >= 1"),
+        (
+            "\nearly_stopping_patience = 10 ",
+            "\nearly_stopping_patience = 0 ",
+            r"\[early_stopping_patience\] must be an int >= 1",
+        ),
         ("[dropout_rate]", "[dropout_rates]", r"dropout_rates\] must be strings"),
     ],
 )
@@ -147,7 +153,25 @@ def test_baseline_values_rebuild_the_v2_model() -> None:
     # every baseline value is inside the space and gives back the users' V2 settings
     assert all(space.contains(k, v) for k, v in values.items())
     assert (params.window_size, params.overlap) == (45, 15)
-    assert params.model_spec(epochs=100) == __import__("model.spec").spec.ModelSpec.baseline()
+    # the model is V2's; its training budget is the space's (patience 10 / 5 instead of 20 / 10)
+    assert params.model_spec(epochs=100) == ModelSpec.baseline().replace(
+        early_stopping_patience=10, reduce_lr_patience=5
+    )
+
+
+def test_space_training_entries_reach_the_model_spec(tmp_path: Path) -> None:
+    text = VALID.replace("early_stopping_patience = 10 ", "early_stopping_patience = 3 ", 1)
+    space = SearchSpace.from_toml(_write(tmp_path, text))
+    spec = suggest(optuna.create_study().ask(), space).model_spec()
+    # fixed training entries configure every trial's early stopping and LR decay
+    assert (spec.early_stopping_patience, spec.reduce_lr_patience) == (3, 5)
+    without = "\n".join(
+        line for line in VALID.splitlines() if "_patience" not in line.split("#")[0]
+    )
+    space = SearchSpace.from_toml(_write(tmp_path, without))
+    spec = suggest(optuna.create_study().ask(), space).model_spec()
+    # absent, they keep ModelSpec's defaults (the users' 20 / 10)
+    assert (spec.early_stopping_patience, spec.reduce_lr_patience) == (20, 10)
 
 
 def test_grid_space_reproduces_the_users_grid() -> None:
