@@ -29,13 +29,13 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from data_pipeline._io import atomic_write_text  # noqa: E402
-from data_pipeline.config import WindowConfig  # noqa: E402
-from data_pipeline.dataset import Dataset  # noqa: E402
-from data_pipeline.synthetic import ensure_default_dataset  # noqa: E402
-from model.evaluation import evaluate  # noqa: E402
-from model.spec import ModelSpec  # noqa: E402
-from model.training import train_model  # noqa: E402
+from data_pipeline._io import atomic_write_text
+from data_pipeline.config import WindowConfig
+from data_pipeline.dataset import Dataset
+from data_pipeline.synthetic import ensure_default_dataset
+from model.evaluation import evaluate_splits
+from model.spec import ModelSpec
+from model.training import train_model
 
 RESULTS = Path(__file__).with_name("results") / "bench_tracking.json"
 
@@ -55,10 +55,9 @@ def train_and_maybe_record(data, spec: ModelSpec, *, seed: int, record: bool) ->
 
     result = train_model(spec, data, seed=seed)
     start = time.perf_counter()
-    evaluations = {
-        split: evaluate(result.model, *data.subset(split), data.class_names)
-        for split in ("val", "test")
-    }
+    evaluations = evaluate_splits(
+        result.model, {split: data.subset(split) for split in ("val", "test")}, data.class_names
+    )
     timings = {
         "training_s": result.training_time_seconds,
         "epochs": result.epochs_trained,
