@@ -52,7 +52,10 @@ def train_and_maybe_record(data, spec: ModelSpec, *, seed: int, record: bool) ->
     import mlflow
 
     from model.tracking import log_training_run
+    from model.tracking import warm_up_model_logging
 
+    if record:  # as model.train and search.run do: MLflow's one-time scan overlaps training
+        warm_up_model_logging()
     result = train_model(spec, data, seed=seed)
     start = time.perf_counter()
     evaluations = evaluate_splits(

@@ -73,6 +73,7 @@ def run_training(config: TrainConfig, *, tracking_uri: str | None, verbose: bool
     from model.evaluation import evaluate_splits
     from model.stores import setup_tracking
     from model.tracking import log_training_run
+    from model.tracking import warm_up_model_logging
     from model.training import train_model
 
     data_dir = config.data
@@ -84,6 +85,7 @@ def run_training(config: TrainConfig, *, tracking_uri: str | None, verbose: bool
     data = dataset.windows(config.window, config.features)
     uri, experiment_id = setup_tracking(tracking_uri, config.experiment)
     progress = [] if verbose else [TqdmCallback(verbose=0, disable=None, leave=False)]
+    warm_up_model_logging()
     with mlflow.start_run(experiment_id=experiment_id) as run:
         mlflow.log_dict(config.as_dict(), "train_config.json")
         result = train_model(
