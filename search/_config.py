@@ -53,6 +53,9 @@ class SearchConfig:
         cv: grouped K-fold objective with this many folds (see ``search._cv``); None: the
             single train/val split.
         verbose: print per-epoch detail and library logs. Defaults to False.
+        trials_per_process: run trials in worker processes that each end after this many
+            trials and are replaced while the study is unfinished (bounds the memory that
+            TensorFlow keeps per trained model); None runs every trial in one process.
     """
 
     study: str = DEFAULT_NAME
@@ -74,6 +77,7 @@ class SearchConfig:
     max_failures: int = 3
     cv: int | None = None
     verbose: bool = False
+    trials_per_process: int | None = None
 
     def __post_init__(self) -> None:
         _check_choice("--objective", self.objective, tuple(OBJECTIVES))
@@ -96,6 +100,11 @@ class SearchConfig:
             )
         if self.patience is not None and self.patience < 1:
             raise ConfigError(f"--patience must be at least 1, but got patience={self.patience}.")
+        if self.trials_per_process is not None and self.trials_per_process < 1:
+            raise ConfigError(
+                "--trials-per-process must be at least 1, but got "
+                f"trials_per_process={self.trials_per_process}; or leave it out."
+            )
         if self.timeout is not None and not self.timeout > 0:
             raise ConfigError(
                 f"--timeout must be positive seconds, but got timeout={self.timeout}."

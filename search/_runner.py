@@ -26,6 +26,7 @@ from optuna.trial import TrialState
 
 from data_pipeline.dataset import Dataset
 from model.stores import setup_tracking
+from model.tracking import warm_up_model_logging
 from search._champion import record_best
 from search._config import DEFAULT_DATA
 from search._config import SearchConfig
@@ -151,6 +152,7 @@ def run_study(
     """
     session = session or open_session(config)
     study = session.study
+    warm_up_model_logging()
     objective = Objective(
         dataset=session.dataset,
         space=session.space,
@@ -185,10 +187,11 @@ def run_study(
         should_stop=lambda: loop.failure is not None,
         recover=lambda s: recover_stale_trials(s, session.tracker),
         before_trial=lambda: wait_for_tracking(config.tracking_uri),
+        max_trials=config.trials_per_process,
     )
     if loop.failure:
         raise StudyFailed(loop.failure)
-    return _result(study, len(loop.trial_numbers))
+    return study_result(study, len(loop.trial_numbers))
 
 
 def finish_study(session: Session, *, status: str = "FINISHED") -> PlotSet:
@@ -208,7 +211,8 @@ def publish_plots(study: optuna.Study, client: MlflowClient, parent_run_id: str 
     return plots
 
 
-def _result(study: optuna.Study, trials_run: int) -> RunResult:
+def study_result(study: optuna.Study, trials_run: int) -> RunResult:
+    """The study's counts and best value, with ``trials_run`` trials run by this call."""
     counts = {s: len(study.get_trials(deepcopy=False, states=(s,))) for s in TrialState}
     try:
         best_value, best_number = study.best_value, study.best_trial.number

@@ -167,6 +167,7 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
         max_failures=args.max_failures,
         cv=args.cv,
         verbose=args.verbose,
+        trials_per_process=args.trials_per_process,
     )
 
 
@@ -202,7 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = config_from_args(args)
         check_tracking(config.tracking_uri)  # before any data, study or training work
         session = prepare_study(config, force=args.force_resume)
-        if args.workers > 1:
+        if args.workers > 1 or config.trials_per_process is not None:
             result = run_parallel(config, session, args.workers)
         else:
             result = run_study(config, session=session)

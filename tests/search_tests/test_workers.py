@@ -14,6 +14,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
+from data_pipeline.errors import ConfigError
+from search._config import SearchConfig
 from search._recovery import OWNER_ATTR
 from search._recovery import fail_stale_trials
 from search._storage import HeartbeatConfig
@@ -193,3 +195,34 @@ def test_workers_signal_exits_cleanly_and_rerun_resumes(
     )
     assert all("mlflow_run_id" in t.user_attrs for t in finished)
     assert not [r for r in runs if r.info.status == "RUNNING"]
+
+
+def test_workers_trials_per_process_replaces_each_worker(
+    study_args: list[str], tmp_path: Path
+) -> None:
+    done = subprocess.run(
+        search_command(
+            *study_args, "--n-trials", "3", "--epochs", "1", "--trials-per-process", "1"
+        ),
+        env=child_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert done.returncode == 0, done.stderr
+    storage = f"sqlite:///{tmp_path}/studies/optuna.db"
+    study = optuna.load_study(study_name="e2e", storage=storage)
+    trials = study.get_trials(deepcopy=False)
+    # exactly the 3 trials, each in a fresh worker process (memory freed between them), none
+    # in the parent
+    assert _states(study) in ({"COMPLETE": 3}, {"COMPLETE": 2, "PRUNED": 1})
+    owners = {t.system_attrs[OWNER_ATTR]["pid"] for t in trials}
+    assert len(owners) == 3 and os.getpid() not in owners
+    assert "3 complete" in done.stdout or "2 complete, 1 pruned" in done.stdout
+
+
+def test_workers_trials_per_process_below_one_is_refused() -> None:
+    # the message names the flag, the value and the way out
+    with pytest.raises(ConfigError, match=r"--trials-per-process must be at least 1.*leave it out"):
+        SearchConfig(trials_per_process=0)
