@@ -61,7 +61,9 @@ def _plot_arguments(study: optuna.Study, target_name: str) -> dict[str, dict[str
     kwargs["intermediate_values"] = {}
     kwargs["timeline"] = {}
     try:
-        importances = optuna.importance.get_param_importances(study)
+        with warnings.catch_warnings():  # "fewer than 2 trials per regime": early studies
+            warnings.simplefilter("ignore", UserWarning)
+            importances = optuna.importance.get_param_importances(study)
         kwargs["contour"]["params"] = list(importances)[:2]
     except (ValueError, RuntimeError) as exc:
         kwargs["contour"]["params"] = None
@@ -108,7 +110,8 @@ def write_plots(study: optuna.Study, out_dir: Path, *, target_name: str) -> Plot
         png = out_dir / f"{name}.png"
         fig = _first_axes(axes).get_figure()
         fig.set_size_inches(10, 6)
-        with atomic_write(png) as handle:
+        with atomic_write(png) as handle, warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # tight layout of crowded axes
             fig.savefig(handle, format="png", dpi=100, bbox_inches="tight")
         plt.close("all")
         pngs.append(png)
