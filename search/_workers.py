@@ -167,8 +167,10 @@ def optimize_until(
         before_trial()
         with study_lock(study._storage, study.study_name) as release:
             recover(study)
-            finished = len(study.get_trials(deepcopy=False, states=_FINISHED))
-            running = len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+            # one snapshot: counted in two reads, a trial finishing in between counts in neither
+            states = [trial.state for trial in study.get_trials(deepcopy=False)]
+            finished = sum(state in _FINISHED for state in states)
+            running = states.count(TrialState.RUNNING)
             if finished >= n_trials:
                 break
             if finished + running < n_trials:

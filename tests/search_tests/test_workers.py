@@ -59,7 +59,9 @@ def _states(study: optuna.Study) -> dict[str, int]:
     return counts
 
 
-@pytest.mark.parametrize(("n_workers", "cores", "threads"), [(1, 2, 2), (2, 2, 1), (3, 2, 1), (2, 16, 8)])
+@pytest.mark.parametrize(
+    ("n_workers", "cores", "threads"), [(1, 2, 2), (2, 2, 1), (3, 2, 1), (2, 16, 8)]
+)
 def test_workers_threads_per_worker(n_workers: int, cores: int, threads: int) -> None:
     # N workers share the cores: max(1, cores // N) TensorFlow threads each
     assert threads_per_worker(n_workers, cores) == threads
@@ -80,6 +82,34 @@ def test_workers_three_processes_finish_exactly_n_trials(tmp_path: Path) -> None
     assert [worker.exitcode for worker in workers] == [0, 0, 0]
     # the work was shared: trials were run by more than one process
     assert len({t.system_attrs[OWNER_ATTR]["pid"] for t in study.trials}) >= 2
+
+
+def test_workers_trial_finishing_while_counted_starts_no_extra_trial(tmp_path: Path) -> None:
+    # The race CI once hit with three workers, made deterministic: another worker's trial
+    # completes right after this worker read the study. Counting finished and running trials
+    # from two reads missed it in both and ran a 10th trial of 9; one snapshot must not.
+    study = optuna.create_study(storage=open_storage(f"sqlite:///{tmp_path}/optuna.db"))
+    study.enqueue_trial({"x": 0.5})
+    study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=1)
+    other_workers_trial = study.ask()
+    read_trials = study.get_trials
+
+    def read_then_other_trial_completes(*args: object, **kwargs: object) -> object:
+        trials = read_trials(*args, **kwargs)
+        if not read_trials(deepcopy=False)[-1].state.is_finished():
+            study.tell(other_workers_trial, 0.1)
+        return trials
+
+    study.get_trials = read_then_other_trial_completes  # type: ignore[method-assign]
+    ran = optimize_until(
+        study,
+        lambda t: t.suggest_float("x", 0.0, 1.0),
+        n_trials=2,
+        recover=lambda s: None,
+        poll=0.01,
+    )
+    assert ran == 0
+    assert _states(study) == {"COMPLETE": 2}
 
 
 def test_workers_killed_worker_trial_is_failed_and_study_finishes(tmp_path: Path) -> None:
@@ -224,5 +254,7 @@ def test_workers_trials_per_process_replaces_each_worker(
 
 def test_workers_trials_per_process_below_one_is_refused() -> None:
     # the message names the flag, the value and the way out
-    with pytest.raises(ConfigError, match=r"--trials-per-process must be at least 1.*leave it out"):
+    with pytest.raises(
+        ConfigError, match=r"--trials-per-process must be at least 1.*leave it out"
+    ):
         SearchConfig(trials_per_process=0)
