@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import time
@@ -213,7 +214,7 @@ def publish_plots(study: optuna.Study, client: MlflowClient, parent_run_id: str 
 
 def study_result(study: optuna.Study, trials_run: int) -> RunResult:
     """The study's counts and best value, with ``trials_run`` trials run by this call."""
-    counts = {s: len(study.get_trials(deepcopy=False, states=(s,))) for s in TrialState}
+    counts = collections.Counter(trial.state for trial in study.get_trials(deepcopy=False))
     try:
         best_value, best_number = study.best_value, study.best_trial.number
     except ValueError:
