@@ -29,6 +29,7 @@ seed. Earlier candidates (2026-11-27, generator before the handedness fixes, loa
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -72,12 +73,13 @@ CANDIDATES: dict[str, Candidate] = {
     "v2_w30_o15": Candidate(WindowConfig(window_size=30, overlap=15), _V2),
     "bilstm_w30_o15": Candidate(WindowConfig(window_size=30, overlap=15), _BI),
     "v2_bn": Candidate(WindowConfig(window_size=45, overlap=15), _V2.replace(batch_norm=True)),
-    # V2's model and windows on the search's default features (search/default_space.toml).
-    "v2_search_features": Candidate(
-        WindowConfig(window_size=45, overlap=15),
-        _V2,
-        FeatureConfig(representation="body_scaled", canonical_handedness=True),
-    ),
+}
+# Each candidate again on the search space's fixed features (search/default_space.toml): body-scaled
+# coordinates with left-handed players mirrored. "v2_sf" is what trial 0 of every study trains.
+_SEARCH_FEATURES = FeatureConfig(representation="body_scaled", canonical_handedness=True)
+CANDIDATES |= {
+    f"{name}_sf": dataclasses.replace(candidate, features=_SEARCH_FEATURES)
+    for name, candidate in CANDIDATES.items()
 }
 
 
