@@ -155,12 +155,20 @@ def expand_dropout_set(rates: str, n_lstm: int, n_dense: int) -> tuple[float, ..
     return (values[0], *[values[1]] * (n_lstm - 1), *[values[2]] * n_dense)
 
 
+#: The users' representation first, then the closest ones: the same coordinates centred on the
+#: body, then also scaled by it.
+BASELINE_REPRESENTATIONS = ("raw", "body_centred", "body_scaled")
+
+
 def baseline_values(space: SearchSpace, window_range: tuple[int, int]) -> dict[str, Any]:
     """The users' V2 baseline (``ModelSpec.baseline()`` + ``WindowConfig()``) in the space's names.
 
-    The window is clamped into ``window_range`` when the data admits no 45-frame windows.
+    The window is clamped into ``window_range`` when the data admits no 45-frame windows. Feature
+    entries take the users' values (``FeatureConfig()``); a space without their ``raw``
+    coordinates gets the nearest representation it offers (see ``BASELINE_REPRESENTATIONS``), so
+    trial 0 is the same in every study instead of drawing its features at random.
     """
-    spec, window = ModelSpec.baseline(), WindowConfig()
+    spec, window, features = ModelSpec.baseline(), WindowConfig(), FeatureConfig()
     window_size = min(max(window.window_size, window_range[0]), window_range[1])
     overlap = min(window.overlap, window_size - 1)
     values: dict[str, Any] = {
@@ -172,6 +180,11 @@ def baseline_values(space: SearchSpace, window_range: tuple[int, int]) -> dict[s
         "batch_size": spec.batch_size,
         **{f"dense_layer_{i}_units": u for i, u in enumerate(spec.dense_units, 1)},
     }
+    values |= {key: getattr(features, key) for key in FEATURE_KEYS}
+    values["representation"] = next(
+        (r for r in BASELINE_REPRESENTATIONS if space.contains("representation", r)),
+        features.representation,
+    )
     if "overlap_fraction" in space:
         values["overlap_fraction"] = overlap / window_size
     else:

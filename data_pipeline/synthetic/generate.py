@@ -49,7 +49,7 @@ from data_pipeline.synthetic.timeline import simulate_clip
 logger = logging.getLogger(__name__)
 
 GENERATOR = "stroke-search synthetic tennis"
-GENERATOR_VERSION = "3"  # 3: players differ more in style (strokes.STYLE_DEGREES 7 -> 24)
+GENERATOR_VERSION = "3"  # 3: players differ more in style (strokes.PERSONAL_STYLE_DEGREES)
 DEFAULT_N_CLIPS = 32
 DEFAULT_PATH = Path("data") / "synthetic"
 MAX_DIFFICULTY = 3.0

@@ -19,14 +19,22 @@ from data_pipeline.synthetic.body import ANGLE_CHANNELS
 from data_pipeline.synthetic.body import CH
 from data_pipeline.synthetic.body import Player
 
-#: Spread (one standard deviation, degrees, at difficulty 1) of a player's personal offset on every
-#: joint angle of every keyframe, fixed per player and stroke. Players differ this much so that a
-#: split by player has something to generalise across: at 7 degrees the search's features made the
-#: users' V2 score 0.93 validation macro-F1 and most trials 1.0 (nothing left to find); at 24 the
-#: V2 baseline lands at about 0.8 and better configurations exist (benchmarks/calibrate_synthetic.py).
-STYLE_DEGREES = 24.0
-#: Spread of one stroke instance's own variation on every joint angle (degrees, at difficulty 1).
-INSTANCE_DEGREES = 6.0
+#: Spread (one standard deviation, degrees, at difficulty 1) of a player's personal offset on the
+#: joint angles that players differ in most: rotation of pelvis, trunk and head, where the racket
+#: arm swings to (azimuths) and the other arm. Fixed per player and stroke, drawn per keyframe. With
+#: 7 degrees on every angle (generator version 2) the search's features made the users' V2 score
+#: 0.93 validation macro-F1 and most trials 1.0: a split by clip left nothing to generalise across.
+PERSONAL_STYLE_DEGREES = 40.0
+PERSONAL_CHANNELS = ("pelvis_yaw", "twist", "head_yaw", "dom_ua_az", "dom_fa_az",
+                     "off_ua_az", "off_ua_el", "off_fa_az", "off_fa_el")  # fmt: skip
+#: The personal spread of the other angles (racket-arm elevations, lean, side bend, head pitch):
+#: small, so that every player's serve still reaches high above the head and a forehand's
+#: follow-through stays below it.
+STYLE_DEGREES = 7.0
+#: Spread of one stroke instance's own variation on every joint angle (degrees, at difficulty 1):
+#: no two strokes of a player are alike (6 in generator version 2).
+INSTANCE_DEGREES = 12.0
+
 Overrides = dict[str, float]
 _FOREHAND_STANCE: Overrides = {"l_stance_x": -0.15, "l_stance_z": 0.25, "r_stance_x": 0.3, "r_stance_z": -0.1}
 _BACKHAND_STANCE: Overrides = {"l_stance_x": -0.3, "l_stance_z": -0.1, "r_stance_x": 0.15, "r_stance_z": 0.25}
@@ -182,7 +190,10 @@ def stroke_keyframes(kind: StrokeKind, player: Player, base: np.ndarray, rng: np
     """
     scale = player.height / 1.76
     angle_mask = np.array([name in ANGLE_CHANNELS for name in CH], dtype=float)
-    style = _style(player, kind) * np.deg2rad(STYLE_DEGREES) * difficulty * angle_mask
+    style_spread = np.deg2rad(
+        [PERSONAL_STYLE_DEGREES if name in PERSONAL_CHANNELS else STYLE_DEGREES for name in CH]
+    )
+    style = _style(player, kind) * style_spread * difficulty * angle_mask
     n = len(kind.keyframes)
     noise = rng.normal(0.0, np.deg2rad(INSTANCE_DEGREES) * difficulty, (n, len(CH))) * angle_mask
     phases = np.array([phase for phase, _ in kind.keyframes])

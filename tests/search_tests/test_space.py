@@ -157,6 +157,19 @@ def test_baseline_values_rebuild_the_v2_model() -> None:
     assert params.model_spec(epochs=100) == ModelSpec.baseline().replace(
         early_stopping_patience=10, reduce_lr_patience=5
     )
+    # features are fixed too, not drawn: the default space has no raw coordinates, so the nearest
+    assert values["representation"] == "body_scaled"
+    assert params.features["representation"] == "body_scaled"
+
+
+def test_baseline_values_keep_the_users_raw_features_when_the_space_offers_them(
+    tmp_path: Path,
+) -> None:
+    text = DEFAULT_SPACE.read_text().replace(
+        'choices = ["body_scaled", "view_robust"]', 'choices = ["view_robust", "raw"]'
+    )
+    space = SearchSpace.from_toml(_write(tmp_path, text))
+    assert baseline_values(space, (1, 500))["representation"] == "raw"
 
 
 def test_space_training_entries_reach_the_model_spec(tmp_path: Path) -> None:
