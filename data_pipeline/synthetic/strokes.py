@@ -34,6 +34,9 @@ STYLE_DEGREES = 7.0
 #: Spread of one stroke instance's own variation on every joint angle (degrees, at difficulty 1):
 #: no two strokes of a player are alike (6 in generator version 2).
 INSTANCE_DEGREES = 12.0
+_STYLE_SPREAD = np.deg2rad(
+    [PERSONAL_STYLE_DEGREES if name in PERSONAL_CHANNELS else STYLE_DEGREES for name in CH]
+)
 
 Overrides = dict[str, float]
 _FOREHAND_STANCE: Overrides = {"l_stance_x": -0.15, "l_stance_z": 0.25, "r_stance_x": 0.3, "r_stance_z": -0.1}
@@ -190,10 +193,7 @@ def stroke_keyframes(kind: StrokeKind, player: Player, base: np.ndarray, rng: np
     """
     scale = player.height / 1.76
     angle_mask = np.array([name in ANGLE_CHANNELS for name in CH], dtype=float)
-    style_spread = np.deg2rad(
-        [PERSONAL_STYLE_DEGREES if name in PERSONAL_CHANNELS else STYLE_DEGREES for name in CH]
-    )
-    style = _style(player, kind) * style_spread * difficulty * angle_mask
+    style = _style(player, kind) * _STYLE_SPREAD * difficulty * angle_mask
     n = len(kind.keyframes)
     noise = rng.normal(0.0, np.deg2rad(INSTANCE_DEGREES) * difficulty, (n, len(CH))) * angle_mask
     phases = np.array([phase for phase, _ in kind.keyframes])
