@@ -129,8 +129,7 @@ def train_model(
     reduce_lr = keras.callbacks.ReduceLROnPlateau(
         monitor="val_loss", factor=spec.reduce_lr_factor, patience=spec.reduce_lr_patience
     )
-    _freeze_long_lived_objects()
-    keras.backend.clear_session()  # free_memory=True: includes a gc.collect()
+    reset_keras_state()
     keras.utils.set_random_seed(seed)
     model = build_model(spec, data.input_shape, data.n_classes)
     start = time.perf_counter()
@@ -157,24 +156,25 @@ def train_model(
     )
 
 
-def _freeze_long_lived_objects() -> None:
-    """Move the objects alive before the first model (imports, data) out of the collector's view.
+def reset_keras_state() -> None:
+    """Clear the Keras session and free the previous model, at a cost that does not grow.
 
-    ``clear_session`` runs a full ``gc.collect()`` so that a replaced model's reference cycles
-    are freed before the next one is built. A full collection walks every tracked object, and
-    TensorFlow's and Keras' modules alone are hundreds of thousands of them: about 0.55 s per
-    model on 2 cores, 2-3 % of a search trial. ``gc.freeze()`` once, before the first model,
-    moves them to the permanent generation; later collections walk only what models and
-    trials create (0.03 s) and still free every replaced model. Runs once per process.
+    ``clear_session`` alone would run a full ``gc.collect()``, which walks every tracked object:
+    TensorFlow's and Keras' modules (hundreds of thousands of objects) and everything the
+    earlier models of the process left behind for good (TensorFlow keeps about 25 MiB per
+    model; see the README's memory note). That walk grew by about 0.03 s per trained model, to
+    0.3 s after 10 models and past a second in a 50-trial search. Here the collection runs
+    once, then ``gc.freeze()`` moves every survivor to the permanent generation, so the next
+    collection walks only what the last model and trial created (0.03 s) and still frees
+    every replaced model (``benchmarks/bench_session_reset.py`` compares both).
+
+    Trade-off: an object alive now that becomes cyclic garbage later (a model the caller still
+    holds and drops after the next ``train_model``) is freed only when its reference count
+    drops to zero, not by the cycle collector. The search holds no model across trials.
     """
-    global _frozen
-    if not _frozen:
-        gc.collect()
-        gc.freeze()
-        _frozen = True
-
-
-_frozen = False
+    keras.backend.clear_session(free_memory=False)
+    gc.collect()
+    gc.freeze()
 
 
 def balanced_class_weights(y: np.ndarray, class_names: Sequence[str]) -> dict[str, float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import weakref
 
 import keras
 import numpy as np
@@ -55,7 +56,10 @@ def test_train_model_recorder_keeps_history_when_a_callback_raises(tiny_data, ti
     recorder = HistoryRecorder()
     with pytest.raises(RuntimeError, match="pruned at epoch 2"):
         train_model(
-            tiny_spec.replace(epochs=5), tiny_data, seed=0, callbacks=[_StopAtEpoch(2)],
+            tiny_spec.replace(epochs=5),
+            tiny_data,
+            seed=0,
+            callbacks=[_StopAtEpoch(2)],
             recorder=recorder,
         )
     # The curves of both epochs run, including the one whose callback raised, are available.
@@ -90,3 +94,13 @@ def test_train_model_rejects_empty_validation(tiny_data, tiny_spec):
     # An empty split is a data problem with a fix, not a Keras traceback.
     with pytest.raises(DataError, match="validation split has no windows"):
         train_model(tiny_spec, tiny_data, seed=0, val_index=np.array([], dtype=np.int64))
+
+
+def test_train_model_frees_the_previous_model_once_dropped(tiny_data, tiny_spec):
+    # the next train_model's session reset collects the dropped model's reference cycles
+    # before freezing the survivors (freezing first would keep every model of a search)
+    spec = tiny_spec.replace(epochs=1)
+    first = weakref.ref(train_model(spec, tiny_data, seed=0).model)
+    second = train_model(spec, tiny_data, seed=1)
+    assert first() is None
+    assert second.model.predict(tiny_data.X[:2], verbose=0).shape == (2, tiny_data.n_classes)
