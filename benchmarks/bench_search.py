@@ -76,7 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--epochs", type=int, help="epoch cap of every trial (default: by mode, data)"
     )
     parser.add_argument("--seeds", type=int, nargs="+", help="seeds (default: by mode)")
-    parser.add_argument("--contenders", nargs="+", default=None, help="subset, in this order")
+    parser.add_argument(
+        "--contenders",
+        nargs="+",
+        default=None,
+        help="subset of the five, in this order, optionally with variants of the service "
+        "(search_bench/contenders.py VARIANTS)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="result stem (default: by mode)")
     parser.add_argument("--report-only", type=Path, help="rewrite table and plot from a JSON")
     parser.add_argument(
@@ -310,10 +316,18 @@ def profiled(enabled: bool, path: Path) -> Iterator[None]:
 
 def _run(args: Any, mode: str, seeds: list[int], stem: Path) -> int:
     from search_bench.contenders import CONTENDERS
+    from search_bench.contenders import VARIANTS
     from tqdm import tqdm
 
     _quiet()
     contenders = args.contenders or list(CONTENDERS)
+    unknown = sorted(set(contenders) - set(CONTENDERS) - set(VARIANTS))
+    if unknown:
+        print(
+            f"error: unknown contenders {unknown}; choose from {CONTENDERS + VARIANTS}.",
+            file=sys.stderr,
+        )
+        return 2
     loads = [os.getloadavg()[0]]
     results: dict[str, Any] = {"meta": {
         "mode": mode, "command": "python " + " ".join(sys.argv), "seeds": seeds,

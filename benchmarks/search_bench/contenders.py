@@ -12,6 +12,10 @@
 5. ``hyperband``: KerasTuner Hyperband over the same space (read from ``default_space.toml``
    through an adapter), windows from our ``Dataset`` cache, the same builder and fit settings.
 
+Variants of the service, run only when named with ``--contenders`` (``VARIANTS``), measure a
+changed default side by side with the current one before it becomes the default:
+``service-patience3`` wraps the median pruner in ``PatientPruner(patience=3)`` (``--patience 3``).
+
 Every contender gets the same :class:`RunSpec`: data, seed, wall-clock budget and epoch cap.
 """
 
@@ -41,6 +45,7 @@ from search_bench.clock import FitClock
 from search_bench.clock import Trial
 
 CONTENDERS = ("service", "plain", "random", "grid", "hyperband")
+VARIANTS = ("service-patience3",)
 _MANY = 100_000  # n_trials: the budget, not the count, ends every run
 
 
@@ -71,6 +76,7 @@ def run_contender(spec: RunSpec) -> tuple[list[Trial], float]:
     clock = FitClock(deadline=t0 + spec.budget)
     runner = {
         "service": lambda: _service(spec, clock, t0, "tpe"),
+        "service-patience3": lambda: _service(spec, clock, t0, "tpe", patience=3),
         "random": lambda: _service(spec, clock, t0, "random"),
         "grid": lambda: _service(spec, clock, t0, "grid"),
         "plain": lambda: _plain(spec, clock, t0),
@@ -87,7 +93,9 @@ def macro_f1(model: keras.Model, data: Any, split: str) -> float:
     )
 
 
-def _service(spec: RunSpec, clock: FitClock, t0: float, sampler: str) -> list[Trial]:
+def _service(
+    spec: RunSpec, clock: FitClock, t0: float, sampler: str, patience: int | None = None
+) -> list[Trial]:
     from mlflow import MlflowClient
 
     from search._config import SearchConfig
@@ -99,7 +107,7 @@ def _service(spec: RunSpec, clock: FitClock, t0: float, sampler: str) -> list[Tr
         study="bench", experiment="bench", data=spec.data, n_trials=_MANY,
         storage=f"sqlite:///{spec.workdir}/studies/optuna.db",
         tracking_uri=f"sqlite:///{spec.workdir}/mlruns/mlflow.db",
-        epochs=spec.epochs, seed=spec.seed, sampler=sampler,
+        epochs=spec.epochs, seed=spec.seed, sampler=sampler, patience=patience,
     )  # fmt: skip
     session = prepare_study(config)
     config = replace(config, timeout=max(0.001, clock.deadline - time.time()))
