@@ -21,6 +21,8 @@ import logging
 import os
 import re
 import sqlite3
+import tempfile
+import time
 import warnings
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -217,9 +219,9 @@ def check_sqlite_file(path: Path, shown_url: str) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / f".{path.name}.probe", "wb") as probe:
+        # a name of its own: processes starting together must not remove each other's probe
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}.probe") as probe:
             probe.write(b"probe")
-        (folder / f".{path.name}.probe").unlink()
     except OSError as exc:
         raise StorageError(
             f"cannot write the study folder {folder}/ for --storage {shown_url} "
@@ -269,7 +271,9 @@ def open_storage(
         heartbeat: Heartbeat settings; ``None`` reads :meth:`HeartbeatConfig.from_env`
             (30 s interval, 120 s grace period unless the environment says otherwise).
         create_schema: Create missing tables; workers pass ``False`` because the parent
-            created them once (concurrent first-time creation races). Defaults to `True`.
+            created them once. Processes or machines creating the same new schema at the
+            same moment (the losers fail on a duplicate table or version row) open it again
+            once the first is done. Defaults to `True`.
 
     Raises:
         ConfigError: a malformed URL. StorageError: a store that cannot be used.
@@ -289,16 +293,39 @@ def open_storage(
             finally:
                 engine.dispose()
             _refuse_foreign(tables, f"--storage {shown} is a database but")
-        storage = optuna.storages.RDBStorage(
-            parsed.render_as_string(hide_password=False),
-            engine_kwargs=engine_kwargs(parsed),
-            heartbeat_interval=heartbeat.interval,
-            grace_period=heartbeat.grace_period,
-            skip_table_creation=not create_schema,
-        )
+        for attempt in range(1, _SCHEMA_ATTEMPTS + 1):
+            try:
+                storage = optuna.storages.RDBStorage(
+                    parsed.render_as_string(hide_password=False),
+                    engine_kwargs=engine_kwargs(parsed),
+                    heartbeat_interval=heartbeat.interval,
+                    grace_period=heartbeat.grace_period,
+                    skip_table_creation=not create_schema,
+                )
+                break
+            except sqlalchemy.exc.DatabaseError as exc:
+                retry = create_schema and _lost_schema_race(exc)
+                if not retry or attempt == _SCHEMA_ATTEMPTS:
+                    raise
+                time.sleep(0.2 * attempt)  # meanwhile the other process completes the schema
         if path is not None:
             install_sqlite_locking(storage.engine)
     return storage
+
+
+_SCHEMA_ATTEMPTS = 3
+
+
+def _lost_schema_race(exc: sqlalchemy.exc.DatabaseError) -> bool:
+    """Whether ``exc`` comes from another process creating the same new schema at the same time.
+
+    Processes or machines that start together on a new store all create the tables and stamp
+    the schema version; all but one then fail with a duplicate table or version row, and the
+    schema is complete once the first is done, so opening again succeeds.
+    """
+    if isinstance(exc, sqlalchemy.exc.IntegrityError):
+        return True
+    return "already exists" in str(exc.orig or exc)
 
 
 @contextlib.contextmanager
