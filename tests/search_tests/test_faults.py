@@ -20,6 +20,7 @@ from optuna.trial import TrialState
 from search._config import SearchConfig
 from search._runner import prepare_study
 from search._runner import run_study
+from search._storage import open_storage
 from search.run import main
 from search.ui import build_parser as ui_parser
 from tests.search_tests._services import REPO_ROOT
@@ -238,7 +239,9 @@ def _wait_for_child_run(storage: str, process: subprocess.Popen[str]) -> None:
     while time.monotonic() < deadline:
         assert process.poll() is None, process.communicate()
         try:
-            study = optuna.load_study(study_name="e2e", storage=storage)
+            # open_storage, not the bare URL: this poll may create the schema of the new store
+            # at the same moment as the search, and only open_storage survives that race
+            study = optuna.load_study(study_name="e2e", storage=open_storage(storage))
             running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
             if any("mlflow_run_id" in t.user_attrs for t in running):
                 return
