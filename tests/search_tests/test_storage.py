@@ -166,8 +166,8 @@ def _open_together(url: str, n: int = 4) -> list[str]:
 
 def test_storage_new_sqlite_store_opened_together_by_many(tmp_path: Path) -> None:
     # Workers or a test poll starting with the first process all create the schema; before the
-    # fix all but one failed ("UNIQUE constraint failed: alembic_version", "table studies
-    # already exists", or a probe file removed by a neighbour) in 10 of 10 rounds.
+    # fix at least one opener failed ("UNIQUE constraint failed: alembic_version", "table
+    # studies already exists", or a probe file removed by a neighbour) in 10 of 10 rounds.
     for round_ in range(5):
         url = f"sqlite:///{tmp_path}/round{round_}/optuna.db"
         assert _open_together(url) == []
