@@ -324,7 +324,7 @@ def _run(args: Any, mode: str, seeds: list[int], stem: Path) -> int:
     unknown = sorted(set(contenders) - set(CONTENDERS) - set(VARIANTS))
     if unknown:
         print(
-            f"error: unknown contenders {unknown}; choose from {CONTENDERS + VARIANTS}.",
+            f"error: unknown contenders {unknown}; choose from {CONTENDERS + tuple(VARIANTS)}.",
             file=sys.stderr,
         )
         return 2

@@ -21,7 +21,7 @@ DEFAULT_DATA = Path("data/synthetic")
 #: objective name -> Optuna direction. The objective is read from the validation evaluation.
 OBJECTIVES: dict[str, str] = {"val_macro_avg_f1_score": "maximize", "val_loss": "minimize"}
 SAMPLERS = ("tpe", "random", "grid")
-PRUNERS = ("median", "hyperband", "none")
+PRUNERS = ("median", "successive-halving", "hyperband", "none")
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,11 @@ class SearchConfig:
         epochs: maximum epochs per trial; None means the space's ``epochs`` entry.
         seed: seed of the sampler; trial ``n`` trains with seed ``seed + n``. Defaults to 0.
         sampler: ``tpe``, ``random`` or ``grid``. Defaults to ``tpe``.
-        pruner: ``median``, ``hyperband`` or ``none``. Defaults to ``median``.
+        pruner: ``median``, ``successive-halving``, ``hyperband`` or ``none``. Defaults to
+            ``median``.
         n_startup_trials: finished trials before the median pruner prunes. Defaults to 5.
-        n_warmup_steps: epochs of a trial that are never pruned (median pruner). Defaults to 5.
+        n_warmup_steps: epochs of a trial that are never pruned (median pruner; the first rung
+            of successive halving). Defaults to 5.
         patience: wrap the pruner in ``PatientPruner`` with this patience (epochs); None: no
             wrapper.
         objective: ``val_macro_avg_f1_score`` (maximised) or ``val_loss`` (minimised).

@@ -23,6 +23,7 @@ import keras
 import optuna
 
 from data_pipeline.errors import ConfigError
+from search._config import PRUNERS
 
 MONITOR = "val_loss"
 
@@ -94,12 +95,16 @@ def make_pruner(
     max_epochs: int,
     patience: int | None,
 ) -> optuna.pruners.BasePruner:
-    """The study's pruner: ``median`` (warm-up), ``hyperband`` or ``none``, optionally patient.
+    """The study's pruner: ``median``, ``successive-halving``, ``hyperband`` or ``none``.
 
     Args:
-        kind: ``median``, ``hyperband`` or ``none``.
+        kind: ``median`` (the median of finished trials' values at the same epoch, after a
+            warm-up), ``successive-halving`` (asynchronous successive halving: at epochs
+            ``n_warmup_steps * 4**k`` only the best quarter of the trials that reached that
+            epoch go on), ``hyperband`` or ``none``.
         n_startup_trials: finished trials before the median pruner acts.
-        n_warmup_steps: epochs never pruned by the median pruner.
+        n_warmup_steps: epochs never pruned by the median pruner; the first rung of
+            successive halving.
         max_epochs: Hyperband's maximum resource (epochs).
         patience: wrap in ``PatientPruner``: prune only after this many epochs without
             improvement in the reported value; None for no wrapper.
@@ -108,12 +113,16 @@ def make_pruner(
         pruner: optuna.pruners.BasePruner = optuna.pruners.MedianPruner(
             n_startup_trials=n_startup_trials, n_warmup_steps=n_warmup_steps
         )
+    elif kind == "successive-halving":
+        pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource=n_warmup_steps)
     elif kind == "hyperband":
         pruner = optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max_epochs)
     elif kind == "none":
         return optuna.pruners.NopPruner()
     else:
-        raise ConfigError(f"--pruner must be median, hyperband or none, but got {kind!r}.")
+        raise ConfigError(
+            f"--pruner must be one of {', '.join(PRUNERS)}, but got {kind!r}."
+        )
     if patience is None:
         return pruner
     with warnings.catch_warnings():

@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--n-warmup-steps",
         type=int,
         default=defaults.n_warmup_steps,
-        help="epochs never pruned (median pruner) (default: %(default)s)",
+        help="epochs never pruned (median pruner; first rung of successive halving) "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--patience",

@@ -14,7 +14,8 @@
 
 Variants of the service, run only when named with ``--contenders`` (``VARIANTS``), measure a
 changed default side by side with the current one before it becomes the default:
-``service-patience3`` wraps the median pruner in ``PatientPruner(patience=3)`` (``--patience 3``).
+``service-patience3`` wraps the median pruner in ``PatientPruner(patience=3)`` (``--patience 3``);
+``service-sha`` prunes by asynchronous successive halving (``--pruner successive-halving``).
 
 Every contender gets the same :class:`RunSpec`: data, seed, wall-clock budget and epoch cap.
 """
@@ -45,7 +46,11 @@ from search_bench.clock import FitClock
 from search_bench.clock import Trial
 
 CONTENDERS = ("service", "plain", "random", "grid", "hyperband")
-VARIANTS = ("service-patience3",)
+#: Service variant -> the ``SearchConfig`` settings it changes.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "service-patience3": {"patience": 3},
+    "service-sha": {"pruner": "successive-halving"},
+}
 _MANY = 100_000  # n_trials: the budget, not the count, ends every run
 
 
@@ -74,15 +79,16 @@ def run_contender(spec: RunSpec) -> tuple[list[Trial], float]:
     """Run ``spec`` until its budget is spent; return its trials and the fit seconds in budget."""
     t0 = time.time()
     clock = FitClock(deadline=t0 + spec.budget)
-    runner = {
-        "service": lambda: _service(spec, clock, t0, "tpe"),
-        "service-patience3": lambda: _service(spec, clock, t0, "tpe", patience=3),
-        "random": lambda: _service(spec, clock, t0, "random"),
-        "grid": lambda: _service(spec, clock, t0, "grid"),
-        "plain": lambda: _plain(spec, clock, t0),
-        "hyperband": lambda: _hyperband(spec, clock, t0),
-    }[spec.contender]
-    trials = runner()
+    if spec.contender in VARIANTS:
+        trials = _service(spec, clock, t0, **VARIANTS[spec.contender])
+    else:
+        trials = {
+            "service": lambda: _service(spec, clock, t0),
+            "random": lambda: _service(spec, clock, t0, sampler="random"),
+            "grid": lambda: _service(spec, clock, t0, sampler="grid"),
+            "plain": lambda: _plain(spec, clock, t0),
+            "hyperband": lambda: _hyperband(spec, clock, t0),
+        }[spec.contender]()
     return trials, clock.total_fit_seconds(t0, spec.budget)
 
 
@@ -93,9 +99,8 @@ def macro_f1(model: keras.Model, data: Any, split: str) -> float:
     )
 
 
-def _service(
-    spec: RunSpec, clock: FitClock, t0: float, sampler: str, patience: int | None = None
-) -> list[Trial]:
+def _service(spec: RunSpec, clock: FitClock, t0: float, **settings: Any) -> list[Trial]:
+    """The service's defaults, with ``settings`` (``SearchConfig`` fields) changed."""
     from mlflow import MlflowClient
 
     from search._config import SearchConfig
@@ -107,7 +112,7 @@ def _service(
         study="bench", experiment="bench", data=spec.data, n_trials=_MANY,
         storage=f"sqlite:///{spec.workdir}/studies/optuna.db",
         tracking_uri=f"sqlite:///{spec.workdir}/mlruns/mlflow.db",
-        epochs=spec.epochs, seed=spec.seed, sampler=sampler, patience=patience,
+        epochs=spec.epochs, seed=spec.seed, **settings,
     )  # fmt: skip
     session = prepare_study(config)
     config = replace(config, timeout=max(0.001, clock.deadline - time.time()))

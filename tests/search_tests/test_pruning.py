@@ -109,6 +109,8 @@ def test_make_pruner_options() -> None:
         make_pruner("hyperband", patience=None, **kwargs), optuna.pruners.HyperbandPruner
     )
     assert isinstance(make_pruner("none", patience=None, **kwargs), optuna.pruners.NopPruner)
+    with pytest.raises(ConfigError, match="--pruner must be one of median, successive-halving"):
+        make_pruner("asha", patience=None, **kwargs)
     patient = make_pruner("median", patience=3, **kwargs)
     # the patience wrapper tolerates noisy epochs around the median pruner
     assert isinstance(patient, optuna.pruners.PatientPruner)
@@ -123,3 +125,19 @@ def test_patient_pruner_keeps_an_improving_trial_in_a_maximising_study() -> None
     assert not pruned
     _, pruned = _feed(study, "maximize", [1.0, 1.1, 1.2, 1.3, 1.4])
     assert pruned  # a rising val_loss runs out of patience
+
+
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_successive_halving_judges_val_loss_at_its_first_rung(direction: str) -> None:
+    kwargs = {"n_startup_trials": 5, "n_warmup_steps": 2, "max_epochs": 50}
+    study = optuna.create_study(
+        direction=direction, pruner=make_pruner("successive-halving", patience=None, **kwargs)
+    )
+    first, pruned = _feed(study, direction, [1.0, 0.8, 0.7])
+    assert not pruned  # the first trial to reach a rung always goes on
+    study.tell(first, 0.5)
+    worse, pruned = _feed(study, direction, [3.0, 2.9, 2.8])
+    # pruned where its val_loss is first compared (epoch 2, the rung), not at epoch 1
+    assert pruned and max(study.trials[worse.number].intermediate_values) == 2
+    _, pruned = _feed(study, direction, [0.5, 0.4, 0.3])
+    assert not pruned  # a lower val_loss is better in either direction
