@@ -15,11 +15,14 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import optuna
 import pytest
 import sqlalchemy
+from optuna.trial import TrialState
 from sqlalchemy.engine import make_url
 
 from search._storage import normalize_storage_url
+from search._storage import open_storage
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -137,3 +140,27 @@ def child_env(**extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
+
+
+def wait_for_training_trial(
+    storage_url: str, process: subprocess.Popen, *, study: str = "e2e", timeout: float = 900
+) -> optuna.trial.FrozenTrial:
+    """Poll until a trial of ``process`` is RUNNING, has its child run and reported an epoch.
+
+    Fails the test when ``process`` exits first (with its output) or after ``timeout`` s.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        try:
+            # open_storage, not the bare URL: this poll may create the schema of the new store
+            # at the same moment as the search, and only open_storage survives that race
+            loaded = optuna.load_study(study_name=study, storage=open_storage(storage_url))
+        except KeyError:
+            pass  # the search has not created the study yet
+        else:
+            for trial in loaded.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+                if "mlflow_run_id" in trial.user_attrs and trial.intermediate_values:
+                    return trial
+        time.sleep(0.5)
+    pytest.fail(f"no trial of study {study!r} started training within {timeout:.0f} s")

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import optuna
@@ -15,6 +14,7 @@ from mlflow import MlflowClient
 from optuna.trial import TrialState
 
 from search.run import main
+from tests.search_tests._services import wait_for_training_trial
 
 pytestmark = pytest.mark.slow
 
@@ -35,25 +35,6 @@ def _start(args: list[str], cwd: Path) -> subprocess.Popen[bytes]:
 _NEVER_DONE_BEFORE_THE_SIGNAL = ["--n-trials", "50", "--epochs", "30"]
 
 
-def _wait_for_running_trial(
-    storage: str, process: subprocess.Popen[bytes]
-) -> optuna.trial.FrozenTrial:
-    """Poll until a trial is RUNNING with its child run created and at least one epoch reported."""
-    deadline = time.monotonic() + 400
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.stdout.read().decode()  # type: ignore[union-attr]
-        time.sleep(1.0)
-        if not Path(storage.removeprefix("sqlite:///")).is_file():
-            continue
-        try:
-            study = optuna.load_study(study_name="e2e", storage=storage)
-        except Exception:  # noqa: BLE001 - schema or study not created yet by the process
-            continue
-        running = study.get_trials(states=(TrialState.RUNNING,))
-        if running and running[0].intermediate_values and "mlflow_run_id" in running[0].user_attrs:
-            return running[0]
-    raise AssertionError("no trial started training in time")
-
 
 def _study_and_runs(tmp_path: Path) -> tuple[optuna.Study, MlflowClient, list]:
     study = optuna.load_study(study_name="e2e", storage=f"sqlite:///{tmp_path}/studies/optuna.db")
@@ -67,7 +48,7 @@ def test_killed_process_leaves_no_running_trial_after_restart(
 ) -> None:
     storage = f"sqlite:///{tmp_path}/studies/optuna.db"
     process = _start([*study_args, *_NEVER_DONE_BEFORE_THE_SIGNAL], tmp_path)
-    _wait_for_running_trial(storage, process)
+    wait_for_training_trial(storage, process)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=60)
     study, client, _ = _study_and_runs(tmp_path)
@@ -98,7 +79,7 @@ def test_sigterm_fails_the_running_trial_closes_its_run_and_exits_143(
 ) -> None:
     storage = f"sqlite:///{tmp_path}/studies/optuna.db"
     process = _start([*study_args, *_NEVER_DONE_BEFORE_THE_SIGNAL], tmp_path)
-    _wait_for_running_trial(storage, process)
+    wait_for_training_trial(storage, process)
     process.send_signal(signal.SIGTERM)
     output = process.communicate(timeout=120)[0].decode()
     # a clean stop: exit 143, one line saying how to resume, no traceback

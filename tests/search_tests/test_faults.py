@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import sys
@@ -13,14 +12,12 @@ import keras
 import mlflow
 import optuna
 import pytest
-import sqlalchemy.exc
 import tensorflow as tf
 from optuna.trial import TrialState
 
 from search._config import SearchConfig
 from search._runner import prepare_study
 from search._runner import run_study
-from search._storage import open_storage
 from search.run import main
 from search.ui import build_parser as ui_parser
 from tests.search_tests._services import REPO_ROOT
@@ -29,6 +26,7 @@ from tests.search_tests._services import free_port
 from tests.search_tests._services import fresh_postgres_database
 from tests.search_tests._services import mlflow_server
 from tests.search_tests._services import search_command
+from tests.search_tests._services import wait_for_training_trial
 
 
 def _config(tmp_path: Path, data: Path, space: Path, **changes: object) -> SearchConfig:
@@ -234,22 +232,6 @@ def test_faults_credentials_never_reach_logs_params_or_tags(
                 assert "hunter2" not in text and "postgres:***@" in text
 
 
-def _wait_for_child_run(storage: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 900
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()
-        try:
-            # open_storage, not the bare URL: this poll may create the schema of the new store
-            # at the same moment as the search, and only open_storage survives that race
-            study = optuna.load_study(study_name="e2e", storage=open_storage(storage))
-            running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-            if any("mlflow_run_id" in t.user_attrs for t in running):
-                return
-        except (KeyError, sqlalchemy.exc.OperationalError):
-            pass  # the study (or its folder) does not exist yet
-        time.sleep(0.5)
-    pytest.fail("no trial started within 900 s")
-
 
 @pytest.mark.slow
 @pytest.mark.services
@@ -264,7 +246,7 @@ def test_faults_tracking_server_going_away_fails_the_trial_and_resume_repairs(
             search_command(*args, "--epochs", "30"), cwd=tmp_path, env=env, text=True,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
-        _wait_for_child_run(storage, first)
+        wait_for_training_trial(storage, first)
         server.stop()
         _, err = first.communicate(timeout=600)
         # the study stops with one clear line once the server stayed away past the patience

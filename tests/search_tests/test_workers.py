@@ -24,6 +24,7 @@ from search._workers import optimize_until
 from search._workers import threads_per_worker
 from tests.search_tests._services import child_env
 from tests.search_tests._services import search_command
+from tests.search_tests._services import wait_for_training_trial
 
 
 def _quick_worker(url: str, n_trials: int, seed: int) -> None:
@@ -149,21 +150,6 @@ def test_workers_other_machine_trial_fails_only_after_its_grace_period(tmp_path:
     assert study.trials[remote.number].state == TrialState.FAIL
 
 
-def _wait_for_running_trial(storage_url: str, study: str, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        assert process.poll() is None, process.communicate()
-        try:
-            loaded = optuna.load_study(study_name=study, storage=storage_url)
-            running = loaded.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-            if any("mlflow_run_id" in t.user_attrs for t in running):
-                time.sleep(2.0)  # well inside training
-                return
-        except (KeyError, Exception):  # noqa: BLE001 - the study may not exist yet
-            pass
-        time.sleep(1.0)
-    pytest.fail("no trial started within 600 s")
-
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
@@ -185,7 +171,7 @@ def test_workers_signal_exits_cleanly_and_rerun_resumes(
         # it: give the command the default disposition a terminal's Ctrl-C meets
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    _wait_for_running_trial(storage, "e2e", first)
+    wait_for_training_trial(storage, first)
     first.send_signal(sig)
     _, err = first.communicate(timeout=900)
     # 143 for SIGTERM, 130 for Ctrl-C, one line that says how to resume, no traceback
