@@ -1,0 +1,115 @@
+"""How much of the difference between two trials' scores is training noise?
+
+A search ranks configurations by one training each. This script trains a few configurations of the
+default search space several times, each time with another training seed (weight initialisation,
+dropout, shuffling), and reports per configuration the mean and standard deviation of validation
+and test macro-F1. The within-configuration spread is the noise floor below which no searcher can
+tell two configurations apart from one training each (issue 7's "beyond seed noise").
+
+Configurations: the users' V2 baseline (trial 0 of every study) and the first draws of a seeded
+``RandomSampler`` over ``search/default_space.toml`` (random configurations, as a study's
+start-up trials are).
+
+    python benchmarks/bench_seed_noise.py                       # V2 + 3 draws x 4 training seeds
+    python benchmarks/bench_seed_noise.py --draws 5 --training-seeds 6 --data DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+RESULTS = Path(__file__).with_name("results") / "bench_seed_noise"
+
+
+def _configurations(data_dir: Path, draws: int, seed: int) -> list[tuple[str, dict]]:
+    """(name, sampled parameters): the V2 baseline, then ``draws`` random draws of the space."""
+    import optuna
+
+    from data_pipeline.dataset import Dataset
+    from search._params import baseline_values
+    from search._space import DEFAULT_SPACE
+    from search._space import SearchSpace
+
+    window_range = Dataset.open(data_dir).admissible_window_range()
+    space = SearchSpace.from_toml(DEFAULT_SPACE).clip_window(*window_range)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    study.enqueue_trial(baseline_values(space, window_range))
+    return [(("V2 baseline" if i == 0 else f"draw {i}"), study.ask()) for i in range(draws + 1)]
+
+
+def _scores(data_dir: Path, trial: object, training_seed: int) -> dict[str, float]:
+    """Train the configuration of ``trial`` once; its validation and test macro-F1."""
+    from data_pipeline.dataset import Dataset
+    from model.evaluation import evaluate_splits
+    from model.training import train_model
+    from search._params import suggest
+    from search._space import DEFAULT_SPACE
+    from search._space import SearchSpace
+
+    dataset = Dataset.open(data_dir)
+    space = SearchSpace.from_toml(DEFAULT_SPACE).clip_window(*dataset.admissible_window_range())
+    params = suggest(trial, space)
+    data = dataset.windows(params.window_config(), params.feature_config())
+    result = train_model(params.model_spec(), data, seed=training_seed)
+    evaluations = evaluate_splits(
+        result.model, {split: data.subset(split) for split in ("val", "test")}, data.class_names
+    )
+    return {split: e.averages["macro"]["f1_score"] for split, e in evaluations.items()}
+
+
+def _mean_sd(values: Sequence[float]) -> str:
+    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--draws", type=int, default=3, help="random configurations (default 3)")
+    parser.add_argument("--training-seeds", type=int, default=4, help="trainings each (default 4)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random draws (default 0)")
+    parser.add_argument("--data", type=Path, help="data folder (default: data/synthetic)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results stem (.json, .md)")
+    args = parser.parse_args(argv)
+
+    from data_pipeline._io import atomic_write_text
+    from data_pipeline.synthetic import ensure_default_dataset
+    from search.run import quiet_libraries
+
+    quiet_libraries(verbose=False)
+    data_dir = args.data or ensure_default_dataset()
+    rows = []
+    for name, trial in _configurations(data_dir, args.draws, args.seed):
+        runs = [_scores(data_dir, trial, s) for s in range(args.training_seeds)]
+        val, test = [r["val"] for r in runs], [r["test"] for r in runs]
+        rows.append({"configuration": name, "params": trial.params, "val": val, "test": test})
+        print(f"{name:<12} val {_mean_sd(val)}  test {_mean_sd(test)}", flush=True)
+    pooled_val_sd = statistics.mean(statistics.stdev(r["val"]) for r in rows)
+    command = "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])])
+    header = (
+        f"# Training-seed noise of validation macro-F1\n\n`{command}` — "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores; "
+        f"{args.training_seeds} trainings (seeds 0–{args.training_seeds - 1}) per configuration, "
+        "the space's training budget (early stopping on val_loss).\n"
+    )
+    table = ["| configuration | val macro-F1 (mean ± sd) | test macro-F1 (mean ± sd) |",
+             "|---|---|---|"] + [
+        f"| {r['configuration']} | {_mean_sd(r['val'])} | {_mean_sd(r['test'])} |" for r in rows
+    ]  # fmt: skip
+    footer = f"\nMean within-configuration sd of val macro-F1: {pooled_val_sd:.3f}.\n"
+    atomic_write_text(args.out.with_suffix(".md"), header + "\n" + "\n".join(table) + "\n" + footer)
+    atomic_write_text(args.out.with_suffix(".json"), json.dumps(
+        {"command": command, "rows": rows, "mean_within_sd_val": pooled_val_sd}, indent=2) + "\n")
+    print(footer.strip())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
