@@ -81,8 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "max_abs_difference": float(np.abs(reference - probabilities).max())}  # fmt: skip
             row["ratio_traced_eager"] = row["traced_s"] / row["eager_s"]
             rows.append(row)
-            print(f"window {window:3d} {name:<9} eager {row['eager_s']:.3f} s  traced "
-                  f"{row['traced_s']:.3f} s  ratio {row['ratio_traced_eager']:.2f}", flush=True)
+            print(
+                f"window {window:3d} {name:<9} eager {row['eager_s']:.3f} s  traced "
+                f"{row['traced_s']:.3f} s  ratio {row['ratio_traced_eager']:.2f}",
+                flush=True,
+            )
     result = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "cpu_count": os.cpu_count(), "rows": rows}  # fmt: skip
     atomic_write_text(args.out, json.dumps(result, indent=2) + "\n")

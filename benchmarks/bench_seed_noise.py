@@ -104,9 +104,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"| {r['configuration']} | {_mean_sd(r['val'])} | {_mean_sd(r['test'])} |" for r in rows
     ]  # fmt: skip
     footer = f"\nMean within-configuration sd of val macro-F1: {pooled_val_sd:.3f}.\n"
-    atomic_write_text(args.out.with_suffix(".md"), header + "\n" + "\n".join(table) + "\n" + footer)
-    atomic_write_text(args.out.with_suffix(".json"), json.dumps(
-        {"command": command, "rows": rows, "mean_within_sd_val": pooled_val_sd}, indent=2) + "\n")
+    atomic_write_text(
+        args.out.with_suffix(".md"), header + "\n" + "\n".join(table) + "\n" + footer
+    )
+    atomic_write_text(
+        args.out.with_suffix(".json"),
+        json.dumps(
+            {"command": command, "rows": rows, "mean_within_sd_val": pooled_val_sd}, indent=2
+        )
+        + "\n",
+    )
     print(footer.strip())
     return 0
 

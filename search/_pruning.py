@@ -120,9 +120,7 @@ def make_pruner(
     elif kind == "none":
         return optuna.pruners.NopPruner()
     else:
-        raise ConfigError(
-            f"--pruner must be one of {', '.join(PRUNERS)}, but got {kind!r}."
-        )
+        raise ConfigError(f"--pruner must be one of {', '.join(PRUNERS)}, but got {kind!r}.")
     if patience is None:
         return pruner
     with warnings.catch_warnings():
