@@ -24,40 +24,38 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 RESULTS = Path(__file__).with_name("results") / "bench_seed_noise"
 
 
-def _configurations(data_dir: Path, draws: int, seed: int) -> list[tuple[str, dict]]:
-    """(name, sampled parameters): the V2 baseline, then ``draws`` random draws of the space."""
+def _configurations(dataset: Any, draws: int, seed: int) -> list[tuple[str, Any]]:
+    """(name, ``TrialParams``): the V2 baseline, then ``draws`` random draws of the space."""
     import optuna
 
-    from data_pipeline.dataset import Dataset
     from search._params import baseline_values
-    from search._space import DEFAULT_SPACE
-    from search._space import SearchSpace
-
-    window_range = Dataset.open(data_dir).admissible_window_range()
-    space = SearchSpace.from_toml(DEFAULT_SPACE).clip_window(*window_range)
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
-    study.enqueue_trial(baseline_values(space, window_range))
-    return [(("V2 baseline" if i == 0 else f"draw {i}"), study.ask()) for i in range(draws + 1)]
-
-
-def _scores(data_dir: Path, trial: object, training_seed: int) -> dict[str, float]:
-    """Train the configuration of ``trial`` once; its validation and test macro-F1."""
-    from data_pipeline.dataset import Dataset
-    from model.evaluation import evaluate_splits
-    from model.training import train_model
     from search._params import suggest
     from search._space import DEFAULT_SPACE
     from search._space import SearchSpace
 
-    dataset = Dataset.open(data_dir)
-    space = SearchSpace.from_toml(DEFAULT_SPACE).clip_window(*dataset.admissible_window_range())
-    params = suggest(trial, space)
+    window_range = dataset.admissible_window_range()
+    space = SearchSpace.from_toml(DEFAULT_SPACE).clip_window(*window_range)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    study.enqueue_trial(baseline_values(space, window_range))
+    configurations = []
+    for i in range(draws + 1):
+        trial = study.ask()
+        configurations.append(("V2 baseline" if i == 0 else f"draw {i}", suggest(trial, space)))
+    return configurations
+
+
+def _scores(dataset: Any, params: Any, training_seed: int) -> dict[str, float]:
+    """Train the configuration ``params`` (``TrialParams``) once; validation and test macro-F1."""
+    from model.evaluation import evaluate_splits
+    from model.training import train_model
+
     data = dataset.windows(params.window_config(), params.feature_config())
     result = train_model(params.model_spec(), data, seed=training_seed)
     evaluations = evaluate_splits(
@@ -80,16 +78,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from data_pipeline._io import atomic_write_text
+    from data_pipeline.dataset import Dataset
     from data_pipeline.synthetic import ensure_default_dataset
     from search.run import quiet_libraries
 
     quiet_libraries(verbose=False)
-    data_dir = args.data or ensure_default_dataset()
+    dataset = Dataset.open(args.data or ensure_default_dataset())
     rows = []
-    for name, trial in _configurations(data_dir, args.draws, args.seed):
-        runs = [_scores(data_dir, trial, s) for s in range(args.training_seeds)]
+    for name, params in _configurations(dataset, args.draws, args.seed):
+        runs = [_scores(dataset, params, s) for s in range(args.training_seeds)]
         val, test = [r["val"] for r in runs], [r["test"] for r in runs]
-        rows.append({"configuration": name, "params": trial.params, "val": val, "test": test})
+        rows.append({"configuration": name, "params": params.sampled, "val": val, "test": test})
         print(f"{name:<12} val {_mean_sd(val)}  test {_mean_sd(test)}", flush=True)
     pooled_val_sd = statistics.mean(statistics.stdev(r["val"]) for r in rows)
     command = "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])])
