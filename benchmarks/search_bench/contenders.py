@@ -15,7 +15,8 @@
 Variants of the service, run only when named with ``--contenders`` (``VARIANTS``), measure a
 changed default side by side with the current one before it becomes the default:
 ``service-patience3`` wraps the median pruner in ``PatientPruner(patience=3)`` (``--patience 3``);
-``service-sha`` prunes by asynchronous successive halving (``--pruner successive-halving``).
+``service-sha`` prunes by asynchronous successive halving (``--pruner successive-halving``);
+``service-warmup10`` never prunes a trial's first 10 epochs (``--n-warmup-steps 10``).
 
 Every contender gets the same :class:`RunSpec`: data, seed, wall-clock budget and epoch cap.
 """
@@ -50,6 +51,7 @@ CONTENDERS = ("service", "plain", "random", "grid", "hyperband")
 VARIANTS: dict[str, dict[str, Any]] = {
     "service-patience3": {"patience": 3},
     "service-sha": {"pruner": "successive-halving"},
+    "service-warmup10": {"n_warmup_steps": 10},
 }
 _MANY = 100_000  # n_trials: the budget, not the count, ends every run
 
