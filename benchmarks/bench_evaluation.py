@@ -4,7 +4,7 @@ Every complete trial predicts its validation and test windows once. ``evaluate_s
 model eagerly; a ``tf.function`` around the forward pass must first be traced for each new model.
 This script trains each architecture for one epoch per window size and times both ways on the
 trial's validation + test windows (median of 3, in alternation), including the traced pass's
-tracing, and checks that both give the same probabilities.
+tracing, and records the largest difference between the two passes' probabilities.
 
     python benchmarks/bench_evaluation.py            # windows 20, 45, 60 x 3 architectures
 """

@@ -64,10 +64,6 @@ def _scores(dataset: Any, params: Any, training_seed: int) -> dict[str, float]:
     return {split: e.averages["macro"]["f1_score"] for split, e in evaluations.items()}
 
 
-def _mean_sd(values: Sequence[float]) -> str:
-    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=3, help="random configurations (default 3)")
@@ -76,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, help="data folder (default: data/synthetic)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results stem (.json, .md)")
     args = parser.parse_args(argv)
+
+    from search_bench.report import mean_spread
 
     from data_pipeline._io import atomic_write_text
     from data_pipeline.dataset import Dataset
@@ -89,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs = [_scores(dataset, params, s) for s in range(args.training_seeds)]
         val, test = [r["val"] for r in runs], [r["test"] for r in runs]
         rows.append({"configuration": name, "params": params.sampled, "val": val, "test": test})
-        print(f"{name:<12} val {_mean_sd(val)}  test {_mean_sd(test)}", flush=True)
+        print(f"{name:<12} val {mean_spread(val)}  test {mean_spread(test)}", flush=True)
     pooled_val_sd = statistics.mean(statistics.stdev(r["val"]) for r in rows)
     command = "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])])
     header = (
@@ -100,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     table = ["| configuration | val macro-F1 (mean ± sd) | test macro-F1 (mean ± sd) |",
              "|---|---|---|"] + [
-        f"| {r['configuration']} | {_mean_sd(r['val'])} | {_mean_sd(r['test'])} |" for r in rows
+        f"| {r['configuration']} | {mean_spread(r['val'])} | {mean_spread(r['test'])} |" for r in rows
     ]  # fmt: skip
     footer = f"\nMean within-configuration sd of val macro-F1: {pooled_val_sd:.3f}.\n"
     atomic_write_text(

@@ -64,7 +64,8 @@ def run_summary(run: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _mean_spread(values: Sequence[float], digits: int = 3) -> str:
+def mean_spread(values: Sequence[float], digits: int = 3) -> str:
+    """``mean ± standard deviation`` of the non-NaN ``values`` (``–`` when none)."""
     values = [v for v in values if not math.isnan(v)]
     if not values:
         return "–"
@@ -89,12 +90,12 @@ def table(runs: list[dict[str, Any]], dataset: str, contenders: Sequence[str]) -
             continue
         col = {key: [s[key] for s in summaries] for key in summaries[0]}
         cells = [
-            _mean_spread(col["best_val_f1"]),
-            _mean_spread(col["test_f1_of_pick"]),
-            f"{_mean_spread(col['n_complete'], 1)} / {_mean_spread(col['n_pruned'], 1)}",
-            _mean_spread(col["epochs"], 0),
-            f"{_mean_spread([100 * v for v in col['fit_share']], 0)} %",
-            f"{_mean_spread([100 * v for v in col['trial_overhead']], 1)} %",
+            mean_spread(col["best_val_f1"]),
+            mean_spread(col["test_f1_of_pick"]),
+            f"{mean_spread(col['n_complete'], 1)} / {mean_spread(col['n_pruned'], 1)}",
+            mean_spread(col["epochs"], 0),
+            f"{mean_spread([100 * v for v in col['fit_share']], 0)} %",
+            f"{mean_spread([100 * v for v in col['trial_overhead']], 1)} %",
         ]
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
