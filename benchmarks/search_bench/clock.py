@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 import keras
@@ -46,6 +47,7 @@ class Trial:
         test_f1: test macro-F1 of the same model (reported, never used for selection).
         epochs: epochs trained.
         fit_s: seconds inside ``fit``.
+        params: the trial's sampled parameters (Optuna contenders; empty for KerasTuner).
     """
 
     number: int
@@ -56,6 +58,7 @@ class Trial:
     test_f1: float | None = None
     epochs: int = 0
     fit_s: float = 0.0
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 class FitClock(keras.callbacks.Callback):

@@ -195,6 +195,7 @@ def optuna_trials(
                 test_f1=test_f1(frozen) if complete else None,
                 epochs=epochs,
                 fit_s=fit_s,
+                params=dict(frozen.params),
             )
         )
     return trials
