@@ -86,9 +86,17 @@ class FitClock(keras.callbacks.Callback):
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         self.fits[-1].end = time.time()
 
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+    def on_test_end(self, logs: dict | None = None) -> None:
+        """An epoch counts once its validation ran (every contender validates each epoch).
+
+        Not in ``on_epoch_end``: a pruning callback that raises there, before this one, would
+        leave the epoch that got its trial pruned uncounted.
+        """
         self.fits[-1].end = time.time()
         self.fits[-1].epochs += 1
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.fits[-1].end = time.time()
 
     def until_budget(self, search: Callable[[], object]) -> None:
         """Run ``search`` until it returns or the deadline passes (then stop it, wherever it is).
