@@ -46,9 +46,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from search._runner import load_space
     from search._runner import open_dataset
 
-    study = optuna.load_study(study_name=args.study, storage=args.storage)
+    try:
+        study = optuna.load_study(study_name=args.study, storage=args.storage)
+    except KeyError:
+        parser.error(f"no study {args.study!r} in {args.storage}; pass --study and --storage")
     if study.user_attrs.get("objective") != "val_macro_avg_f1_score":
         parser.error(f"study {args.study!r} does not maximise val_macro_avg_f1_score")
+    if "last_settings" not in study.user_attrs:
+        parser.error(f"study {args.study!r} was not run by search.run (no recorded settings)")
     settings = study.user_attrs["last_settings"]
     config = SearchConfig(
         data=Path(settings["data"]),
