@@ -16,7 +16,9 @@ Variants of the service, run only when named with ``--contenders`` (``VARIANTS``
 changed default side by side with the current one before it becomes the default:
 ``service-patience3`` wraps the median pruner in ``PatientPruner(patience=3)`` (``--patience 3``);
 ``service-sha`` prunes by asynchronous successive halving (``--pruner successive-halving``);
-``service-warmup10`` never prunes a trial's first 10 epochs (``--n-warmup-steps 10``).
+``service-warmup10`` never prunes a trial's first 10 epochs (``--n-warmup-steps 10``);
+``service-startup10`` draws 10 random start-up trials before TPE and the pruner act
+(``--n-startup-trials 10``, as Optuna's own TPE default).
 
 Every contender gets the same :class:`RunSpec`: data, seed, wall-clock budget and epoch cap.
 """
@@ -52,6 +54,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "service-patience3": {"patience": 3},
     "service-sha": {"pruner": "successive-halving"},
     "service-warmup10": {"n_warmup_steps": 10},
+    "service-startup10": {"n_startup_trials": 10},
 }
 _MANY = 100_000  # n_trials: the budget, not the count, ends every run
 
