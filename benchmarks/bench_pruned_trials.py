@@ -37,9 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import optuna
+    from search_bench.contenders import macro_f1
 
     from data_pipeline._io import atomic_write_text
-    from model.evaluation import evaluate_splits
     from model.training import train_model
     from search._config import SearchConfig
     from search._params import suggest
@@ -68,8 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     complete = sorted(
         t.value for t in trials if t.state == optuna.trial.TrialState.COMPLETE
     )  # val macro-F1 (the default objective, maximised)
-    pruned = [t for t in trials if t.state == optuna.trial.TrialState.PRUNED]
-    pruned = pruned[-args.last :] if args.last else pruned
+    all_pruned = [t for t in trials if t.state == optuna.trial.TrialState.PRUNED]
+    pruned = all_pruned[-args.last :] if args.last else all_pruned
     median, best = statistics.median(complete), complete[-1]
     rows = []
     for trial in pruned:
@@ -79,8 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = train_model(
             params.model_spec(epochs=config.epochs), data, seed=config.seed + trial.number
         )
-        val = evaluate_splits(result.model, {"val": data.subset("val")}, data.class_names)
-        value = float(val["val"].averages["macro"]["f1_score"])
+        value = macro_f1(result.model, data, "val")
         rows.append({
             "number": trial.number,
             "pruned_at_epoch": max(trial.intermediate_values),  # steps are 1-based epochs
@@ -101,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "cpu_count": os.cpu_count(),
         "n_complete": len(complete),
-        "n_pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in trials),
+        "n_pruned": len(all_pruned),
         "n_retrained": len(rows),
         "complete_median": median,
         "complete_best": best,
