@@ -21,7 +21,7 @@ DEFAULT_DATA = Path("data/synthetic")
 #: objective name -> Optuna direction. The objective is read from the validation evaluation.
 OBJECTIVES: dict[str, str] = {"val_macro_avg_f1_score": "maximize", "val_loss": "minimize"}
 SAMPLERS = ("tpe", "random", "grid")
-PRUNERS = ("median", "successive-halving", "hyperband", "none")
+PRUNERS = ("median", "percentile", "successive-halving", "hyperband", "none")
 
 
 @dataclass(frozen=True)
@@ -43,11 +43,15 @@ class SearchConfig:
         epochs: maximum epochs per trial; None means the space's ``epochs`` entry.
         seed: seed of the sampler; trial ``n`` trains with seed ``seed + n``. Defaults to 0.
         sampler: ``tpe``, ``random`` or ``grid``. Defaults to ``tpe``.
-        pruner: ``median``, ``successive-halving``, ``hyperband`` or ``none``. Defaults to
-            ``median``.
-        n_startup_trials: finished trials before the median pruner prunes. Defaults to 5.
-        n_warmup_steps: epochs of a trial that are never pruned (median pruner; the first rung
-            of successive halving). Defaults to 5.
+        pruner: ``median``, ``percentile``, ``successive-halving``, ``hyperband`` or ``none``.
+            Defaults to ``median``.
+        n_startup_trials: finished trials before the median or percentile pruner prunes.
+            Defaults to 5.
+        n_warmup_steps: epochs of a trial that are never pruned (median and percentile pruner;
+            the first rung of successive halving). Defaults to 5.
+        percentile: the percentile pruner's percentile, 0-100: a trial goes on while it is
+            within the best ``percentile`` % of the complete trials at the same epoch.
+            Defaults to 75 (prune only the worst quarter).
         patience: wrap the pruner in ``PatientPruner`` with this patience (epochs); None: no
             wrapper.
         objective: ``val_macro_avg_f1_score`` (maximised) or ``val_loss`` (minimised).
@@ -74,6 +78,7 @@ class SearchConfig:
     pruner: str = "median"
     n_startup_trials: int = 5
     n_warmup_steps: int = 5
+    percentile: float = 75.0
     patience: int | None = None
     objective: str = "val_macro_avg_f1_score"
     max_failures: int = 3
@@ -94,6 +99,10 @@ class SearchConfig:
         for name in ("n_startup_trials", "n_warmup_steps"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, but got {name}={getattr(self, name)}.")
+        if not 0 <= self.percentile <= 100:
+            raise ConfigError(
+                f"--percentile must be between 0 and 100, but got percentile={self.percentile}."
+            )
         if self.epochs is not None and self.epochs < 1:
             raise ConfigError(f"--epochs must be at least 1, but got epochs={self.epochs}.")
         if self.cv is not None and self.cv < 2:

@@ -94,24 +94,35 @@ def make_pruner(
     n_warmup_steps: int,
     max_epochs: int,
     patience: int | None,
+    percentile: float,
 ) -> optuna.pruners.BasePruner:
-    """The study's pruner: ``median``, ``successive-halving``, ``hyperband`` or ``none``.
+    """The study's pruner: ``median``, ``percentile``, ``successive-halving``, ``hyperband``
+    or ``none``.
 
     Args:
-        kind: ``median`` (the median of finished trials' values at the same epoch, after a
-            warm-up), ``successive-halving`` (asynchronous successive halving: at epochs
+        kind: ``median`` (prune a trial whose best value so far is worse than the median of the
+            complete trials' values at the same epoch, after a warm-up), ``percentile`` (the
+            same against the ``percentile``-th percentile: 75 prunes only the worst quarter),
+            ``successive-halving`` (asynchronous successive halving: at epochs
             ``n_warmup_steps * 4**k`` only the best quarter of the trials that reached that
             epoch go on), ``hyperband`` or ``none``.
-        n_startup_trials: finished trials before the median pruner acts.
-        n_warmup_steps: epochs never pruned by the median pruner; the first rung of
-            successive halving.
+        n_startup_trials: finished trials before the median or percentile pruner acts.
+        n_warmup_steps: epochs never pruned by the median or percentile pruner; the first
+            rung of successive halving.
         max_epochs: Hyperband's maximum resource (epochs).
         patience: wrap in ``PatientPruner``: prune only after this many epochs without
             improvement in the reported value; None for no wrapper.
+        percentile: the percentile pruner's percentile, 0-100: a trial goes on while its
+            value is within the best ``percentile`` % of the complete trials' (Optuna's
+            ``PercentilePruner``; 50 is the median pruner, 75 prunes only the worst quarter).
     """
     if kind == "median":
         pruner: optuna.pruners.BasePruner = optuna.pruners.MedianPruner(
             n_startup_trials=n_startup_trials, n_warmup_steps=n_warmup_steps
+        )
+    elif kind == "percentile":
+        pruner = optuna.pruners.PercentilePruner(
+            percentile, n_startup_trials=n_startup_trials, n_warmup_steps=n_warmup_steps
         )
     elif kind == "successive-halving":
         pruner = optuna.pruners.SuccessiveHalvingPruner(min_resource=n_warmup_steps)

@@ -107,6 +107,7 @@ def open_session(config: SearchConfig, *, force: bool = False) -> Session:
         n_warmup_steps=config.n_warmup_steps,
         max_epochs=max_epochs,
         patience=config.patience,
+        percentile=config.percentile,
     )
     with study_lock(storage, config.study):  # machines starting together create it once
         study = open_study(

@@ -104,14 +104,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--n-startup-trials",
         type=int,
         default=defaults.n_startup_trials,
-        help="finished trials before the median pruner and TPE act (default: %(default)s)",
+        help="finished trials before TPE and the median or percentile pruner act "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--n-warmup-steps",
         type=int,
         default=defaults.n_warmup_steps,
-        help="epochs never pruned (median pruner; first rung of successive halving) "
+        help="epochs never pruned (median, percentile pruner; first rung of successive halving) "
         "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--percentile",
+        type=float,
+        default=defaults.percentile,
+        help="--pruner percentile: a trial goes on while it is within the best PERCENTILE %% "
+        "of the complete trials at the same epoch (default: %(default)s: the worst quarter "
+        "is pruned)",
     )
     parser.add_argument(
         "--patience",
@@ -163,6 +172,7 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
         pruner=args.pruner,
         n_startup_trials=args.n_startup_trials,
         n_warmup_steps=args.n_warmup_steps,
+        percentile=args.percentile,
         patience=args.patience,
         objective=args.objective,
         max_failures=args.max_failures,

@@ -18,7 +18,8 @@ changed default side by side with the current one before it becomes the default:
 ``service-sha`` prunes by asynchronous successive halving (``--pruner successive-halving``);
 ``service-warmup10`` never prunes a trial's first 10 epochs (``--n-warmup-steps 10``);
 ``service-startup10`` draws 10 random start-up trials before TPE and the pruner act
-(``--n-startup-trials 10``, as Optuna's own TPE default).
+(``--n-startup-trials 10``, as Optuna's own TPE default); ``service-percentile75`` prunes only
+the worst quarter of the complete trials at the same epoch (``--pruner percentile``).
 
 Every contender gets the same :class:`RunSpec`: data, seed, wall-clock budget and epoch cap.
 """
@@ -55,6 +56,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "service-sha": {"pruner": "successive-halving"},
     "service-warmup10": {"n_warmup_steps": 10},
     "service-startup10": {"n_startup_trials": 10},
+    "service-percentile75": {"pruner": "percentile", "percentile": 75.0},
 }
 _MANY = 100_000  # n_trials: the budget, not the count, ends every run
 

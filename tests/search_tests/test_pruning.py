@@ -8,6 +8,7 @@ import optuna
 import pytest
 
 from data_pipeline.errors import ConfigError
+from search._config import SearchConfig
 from search._pruning import PruningCallback
 from search._pruning import make_pruner
 
@@ -103,13 +104,16 @@ def test_pruning_callback_stops_a_real_fit_with_trial_and_epoch() -> None:
 
 
 def test_make_pruner_options() -> None:
-    kwargs = {"n_startup_trials": 5, "n_warmup_steps": 10, "max_epochs": 50}
+    kwargs = {"n_startup_trials": 5, "n_warmup_steps": 10, "max_epochs": 50, "percentile": 75.0}
     assert isinstance(make_pruner("median", patience=None, **kwargs), optuna.pruners.MedianPruner)
     assert isinstance(
         make_pruner("hyperband", patience=None, **kwargs), optuna.pruners.HyperbandPruner
     )
     assert isinstance(make_pruner("none", patience=None, **kwargs), optuna.pruners.NopPruner)
-    with pytest.raises(ConfigError, match="--pruner must be one of median, successive-halving"):
+    assert isinstance(
+        make_pruner("percentile", patience=None, **kwargs), optuna.pruners.PercentilePruner
+    )
+    with pytest.raises(ConfigError, match="--pruner must be one of median, percentile, succ"):
         make_pruner("asha", patience=None, **kwargs)
     patient = make_pruner("median", patience=3, **kwargs)
     # the patience wrapper tolerates noisy epochs around the median pruner
@@ -129,7 +133,7 @@ def test_patient_pruner_keeps_an_improving_trial_in_a_maximising_study() -> None
 
 @pytest.mark.parametrize("direction", ["maximize", "minimize"])
 def test_successive_halving_judges_val_loss_at_its_first_rung(direction: str) -> None:
-    kwargs = {"n_startup_trials": 5, "n_warmup_steps": 2, "max_epochs": 50}
+    kwargs = {"n_startup_trials": 5, "n_warmup_steps": 2, "max_epochs": 50, "percentile": 75.0}
     study = optuna.create_study(
         direction=direction, pruner=make_pruner("successive-halving", patience=None, **kwargs)
     )
@@ -141,3 +145,30 @@ def test_successive_halving_judges_val_loss_at_its_first_rung(direction: str) ->
     assert pruned and max(study.trials[worse.number].intermediate_values) == 2
     _, pruned = _feed(study, direction, [0.5, 0.4, 0.3])
     assert not pruned  # a lower val_loss is better in either direction
+
+
+@pytest.mark.parametrize("direction", ["maximize", "minimize"])
+def test_percentile_pruner_cuts_only_the_worst_quarter(direction: str) -> None:
+    kwargs = {"n_startup_trials": 4, "n_warmup_steps": 0, "max_epochs": 50}
+    pruner = make_pruner("percentile", patience=None, percentile=75.0, **kwargs)
+    study = optuna.create_study(direction=direction, pruner=pruner)
+    for final_loss in (0.2, 0.4, 0.6, 0.8):  # complete trials' val_loss at epoch 1
+        trial, pruned = _feed(study, direction, [final_loss])
+        assert not pruned  # start-up trials are never pruned
+        study.tell(trial, 1.0 - final_loss if direction == "maximize" else final_loss)
+    # 0.6 is worse than the median (0.5) but not in the worst quarter (above 0.65)
+    _, pruned = _feed(study, direction, [0.6])
+    assert not pruned
+    # the median pruner on the same trials cuts it: the percentile pruner is the lenient one
+    median = make_pruner("median", patience=None, percentile=75.0, **kwargs)
+    assert median.prune(study, study.trials[-1])
+    _, pruned = _feed(study, direction, [0.7])
+    assert pruned  # within the worst quarter
+
+
+@pytest.mark.parametrize("percentile", [-1.0, 100.5])
+def test_a_percentile_outside_0_to_100_is_refused_by_name(percentile: float) -> None:
+    with pytest.raises(
+        ConfigError, match=rf"--percentile must be between 0 and 100.*{percentile}"
+    ):
+        SearchConfig(pruner="percentile", percentile=percentile)
