@@ -224,6 +224,13 @@ def budget_of(args: Any, dataset: str) -> tuple[float, int]:
     return args.budget or budget, args.epochs or epochs
 
 
+#: How ``_run`` orders the runs; a merged result file (runs of several commands) says its own.
+INTERLEAVED = (
+    "Runs interleaved seed-major with the contender order rotated per seed, so load from other "
+    "jobs hits every contender alike"
+)
+
+
 def write_report(results: dict[str, Any], stem: Path) -> str:
     """``stem.md`` (tables, targets) and ``stem.png`` (anytime curves); returns the Markdown."""
     meta, runs = results["meta"], results["runs"]
@@ -237,9 +244,8 @@ def write_report(results: dict[str, Any], stem: Path) -> str:
         (
             f"`{meta['command']}` — {meta['date']}, {meta['machine']}. Wall-clock budget per "
             f"run and epoch cap of every trial: {budgets}; seeds {meta['seeds']}; "
-            f"{meta.get('process', 'one process for all runs')}. Runs "
-            "interleaved seed-major with the contender order rotated per seed, so load from other "
-            f"jobs hits every contender alike; load average during the runs "
+            f"{meta.get('process', 'one process for all runs')}. "
+            f"{meta.get('order', INTERLEAVED)}; load average during the runs "
             f"{meta.get('load', '?')}. Mean ± standard deviation over seeds; only trials that "
             "ended inside the budget count; picks use validation macro-F1 only."
         ),
