@@ -102,10 +102,9 @@ def make_pruner(
     Args:
         kind: ``median`` (prune a trial whose best value so far is worse than the median of the
             complete trials' values at the same epoch, after a warm-up), ``percentile`` (the
-            same against the ``percentile``-th percentile: 75 prunes only the worst quarter),
-            ``successive-halving`` (asynchronous successive halving: at epochs
-            ``n_warmup_steps * 4**k`` only the best quarter of the trials that reached that
-            epoch go on), ``hyperband`` or ``none``.
+            same against the ``percentile`` below), ``successive-halving`` (asynchronous
+            successive halving: at epochs ``n_warmup_steps * 4**k`` only the best quarter of
+            the trials that reached that epoch go on), ``hyperband`` or ``none``.
         n_startup_trials: finished trials before the median or percentile pruner acts.
         n_warmup_steps: epochs never pruned by the median or percentile pruner; the first
             rung of successive halving.
