@@ -25,13 +25,15 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from search._config import DEFAULT_STORAGE  # noqa: E402  (after the TensorFlow log level)
+
 RESULTS = Path(__file__).with_name("results") / "bench_pruned_trials.json"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--study", required=True, help="study name")
-    parser.add_argument("--storage", default="sqlite:///studies/optuna.db")
+    parser.add_argument("--storage", default=DEFAULT_STORAGE, help="Optuna storage URL")
     parser.add_argument("--last", type=int, default=None, help="only the last N pruned trials")
     parser.add_argument("--out", type=Path, default=RESULTS, help="JSON results file")
     args = parser.parse_args(argv)
@@ -90,8 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "params": dict(trial.params),
         })  # fmt: skip
         print(
-            f"trial {trial.number:3d} pruned at epoch {rows[-1]['pruned_at_epoch']:2d}: to the end "
-            f"{value:.3f} ({rows[-1]['complete_trials_beaten']}/{len(complete)} complete beaten)",
+            f"trial {trial.number:3d} pruned at epoch {rows[-1]['pruned_at_epoch']:2d}: "
+            f"to the end {value:.3f} "
+            f"({rows[-1]['complete_trials_beaten']}/{len(complete)} complete beaten)",
             flush=True,
         )
     values = [r["val_f1_trained_to_end"] for r in rows]
