@@ -316,8 +316,9 @@ def profiled(enabled: bool, path: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        profiler.stop()
+        session = profiler.stop()
         atomic_write_text(path, profiler.output_text(unicode=False, color=False))
+        session.save(str(path.with_suffix(".pyisession")))  # for `pyinstrument --load`
 
 
 def _run(args: Any, mode: str, seeds: list[int], stem: Path) -> int:
