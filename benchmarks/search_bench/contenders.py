@@ -42,6 +42,7 @@ import optuna
 from data_pipeline.dataset import Dataset
 from model.build import build_model
 from model.evaluation import evaluate
+from model.training import fit_batches
 from model.training import train_model
 from search._params import suggest
 from search._space import DEFAULT_SPACE
@@ -264,11 +265,13 @@ def _hyperband(spec: RunSpec, clock: FitClock, t0: float) -> list[Trial]:
                 ),
                 *kwargs.pop("callbacks", []),
             ]  # fmt: skip
-            train, val = data.split.train, data.split.val
+            batches, val_batches = fit_batches(
+                data, data.split.train, data.split.val, batch_size=model_spec.batch_size,
+                class_weights=data.class_weights, seed=spec.seed + len(trials),
+            )  # fmt: skip
             model.fit(
-                data.X[train], data.y[train], validation_data=(data.X[val], data.y[val]),
-                batch_size=model_spec.batch_size, class_weight=data.class_weight_by_index(),
-                callbacks=callbacks, verbose=0, epochs=kwargs.get("epochs", spec.epochs),
+                batches, validation_data=val_batches, shuffle=False, callbacks=callbacks,
+                verbose=0, epochs=kwargs.get("epochs", spec.epochs),
                 initial_epoch=kwargs.get("initial_epoch", 0),
             )  # fmt: skip
             record = trials[-1]

@@ -14,6 +14,7 @@ from model.evaluation import evaluate
 from model.training import CURVES
 from model.training import HistoryRecorder
 from model.training import balanced_class_weights
+from model.training import fit_batches
 from model.training import train_model
 
 
@@ -104,3 +105,41 @@ def test_train_model_frees_the_previous_model_once_dropped(tiny_data, tiny_spec)
     second = train_model(spec, tiny_data, seed=1)
     assert first() is None
     assert second.model.predict(tiny_data.X[:2], verbose=0).shape == (2, tiny_data.n_classes)
+
+
+def _epoch(batches) -> list[tuple[np.ndarray, ...]]:
+    """One pass over a tf.data pipeline, as NumPy arrays concatenated over its batches."""
+    parts = [tuple(np.asarray(t) for t in batch) for batch in batches]
+    return [np.concatenate(column) for column in zip(*parts)]
+
+
+def test_fit_batches_weight_every_window_once_per_epoch_and_reshuffle(tiny_data):
+    train, val = tiny_data.split.train, tiny_data.split.val
+    weights = {"backhand": 0.5, "fronthand": 2.0, "serve": 3.0}
+    batches, val_batches = fit_batches(
+        tiny_data, train, val, batch_size=16, class_weights=weights, seed=4
+    )
+    first, second = _epoch(batches), _epoch(batches)
+    for X, y, sample_weight in (first, second):
+        # each training window exactly once, with its label and its class's weight
+        order = np.array(
+            [np.flatnonzero((tiny_data.X[train] == x).all(axis=(1, 2)))[0] for x in X]
+        )
+        assert sorted(order) == list(range(len(train)))
+        np.testing.assert_array_equal(y, tiny_data.y[train][order])
+        expected = [weights[tiny_data.class_names[label]] for label in y]
+        np.testing.assert_allclose(sample_weight, expected)
+    assert not np.array_equal(first[0], second[0])  # reshuffled for the next epoch
+    # the same seed gives the same order; the validation batches are in order, unweighted
+    again, _ = fit_batches(tiny_data, train, val, batch_size=16, class_weights=weights, seed=4)
+    np.testing.assert_array_equal(_epoch(again)[0], first[0])
+    X_val, y_val = _epoch(val_batches)
+    np.testing.assert_array_equal(X_val, tiny_data.X[val])
+    np.testing.assert_array_equal(y_val, tiny_data.y[val])
+
+
+def test_train_model_is_reproducible_with_a_seed(tiny_data, tiny_spec):
+    spec = tiny_spec.replace(epochs=3)
+    first = train_model(spec, tiny_data, seed=7).history
+    assert train_model(spec, tiny_data, seed=7).history == first
+    assert train_model(spec, tiny_data, seed=8).history != first
