@@ -28,6 +28,7 @@ import argparse
 import contextlib
 import json
 import logging
+import math
 import os
 import platform
 import shutil
@@ -269,13 +270,24 @@ def _target_lines(found: dict[str, Any]) -> list[str]:
         values = found.get(f"time_ratio_vs_{name}") or []
         return ", ".join("not reached" if v == float("inf") else f"{v:.2f}" for v in values) or "–"
 
+    def paired(name: str) -> str:
+        p = found["paired"][name]
+        interval = "–" if math.isnan(p["low"]) else f"[{p['low']:+.3f}, {p['high']:+.3f}]"
+        return f"{name} {p['mean']:+.3f} {interval}"
+
     overhead = ", ".join(f"{100 * v:.1f} %" for v in found["service_trial_overhead"])
     return [
         (
             f"- Highest best val macro-F1: service {means['service']:.3f} ± "
             f"{spread['service']:.3f}, strongest rival {rival} {means[rival]:.3f} ± "
-            f"{spread[rival]:.3f}; margin {found['margin_over_rival']:+.3f}, beyond seed noise: "
-            f"{'yes' if found['beyond_noise'] else 'no'}; seeds won {found['seeds_won']}."
+            f"{spread[rival]:.3f}; margin {found['margin_over_rival']:+.3f}; seeds won "
+            f"{found['seeds_won']}."
+        ),
+        (
+            "- Service minus each rival, paired by seed (mean, 95 % t interval): "
+            + "; ".join(paired(name) for name in found["paired"])
+            + f". Beyond seed noise (every interval above 0): "
+            f"{'yes' if found['beyond_noise'] else 'no'}."
         ),
         (
             f"- Time for the service to reach plain's final best / plain's time (per seed, target "
