@@ -104,8 +104,8 @@ def table(runs: list[dict[str, Any]], dataset: str, contenders: Sequence[str]) -
 def paired_difference(ours: Sequence[float], rival: Sequence[float]) -> dict[str, float]:
     """Mean of the per-seed differences ``ours - rival`` and its 95 % Student-t interval.
 
-    Seeds are paired (common random numbers: the same seed draws the same start-up
-    configurations and training seeds for every contender), so the interval is that of a paired
+    Seeds are paired (common random numbers: with the same seed the service, random search and
+    the plain recipe draw the same start-up configurations), so the interval is that of a paired
     t-test. An interval wholly above zero is a lead beyond seed noise; with 3 seeds it needs a
     difference about 2.5 times the differences' own standard deviation.
     """
