@@ -112,14 +112,14 @@ def paired_difference(ours: Sequence[float], rival: Sequence[float]) -> dict[str
     from scipy import stats
 
     differences = np.subtract(ours, rival)
-    if len(differences) < 2 or np.ptp(differences) == 0:  # no spread to build an interval on
-        mean = float(differences.mean()) if len(differences) else math.nan
-        return {"mean": mean, "low": math.nan, "high": math.nan, "n": len(differences)}
-    interval = stats.ttest_rel(ours, rival).confidence_interval(0.95)
-    return {
-        "mean": float(differences.mean()), "low": float(interval.low),
-        "high": float(interval.high), "n": len(differences),
+    result = {
+        "mean": float(differences.mean()) if len(differences) else math.nan,
+        "low": math.nan, "high": math.nan,
     }  # fmt: skip
+    if len(differences) >= 2 and np.ptp(differences) > 0:  # an interval needs spread
+        interval = stats.ttest_rel(ours, rival).confidence_interval(0.95)
+        result.update(low=float(interval.low), high=float(interval.high))
+    return result
 
 
 def targets(runs: list[dict[str, Any]], dataset: str, ours: str = "service") -> dict[str, Any]:
