@@ -107,6 +107,18 @@ class Objective:
 
     def __call__(self, trial: optuna.Trial) -> float:
         mark_owner(trial)  # lets a restart tell this trial from a live worker's
+        try:
+            return self._tracked_trial(trial)
+        except BaseException as exc:
+            # Here, not only around training: a signal also lands in sampling, in opening the
+            # child run or in the closing record of a pruned trial (CI saw SIGTERM leave a FAIL
+            # trial without its retry), and Optuna fails the trial wherever it lands.
+            if isinstance(exc, KeyboardInterrupt) or is_tracking_outage(exc):
+                retry_once(trial.study, trial.number, trial.params, trial.user_attrs)
+            raise
+
+    def _tracked_trial(self, trial: optuna.Trial) -> float:
+        """Sample, train and evaluate inside the trial's child run, which always ends."""
         params = suggest(trial, self.space)
         run_id = self.tracker.start_child(trial, params.sampled)
         recorder = HistoryRecorder()
@@ -122,8 +134,6 @@ class Objective:
         except BaseException as exc:  # KeyboardInterrupt/termination too: the run must end
             error = f"{type(exc).__name__}: {exc}"
             trial.set_user_attr("error", error[:1000])
-            if isinstance(exc, KeyboardInterrupt) or is_tracking_outage(exc):
-                retry_once(trial.study, trial.number, trial.params, trial.user_attrs)
             raise
         finally:
             trial.set_user_attr("epochs", pruning.last_epoch)

@@ -146,6 +146,29 @@ class _SimulatedOutOfMemory(keras.callbacks.Callback):
             raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating (simulated)")
 
 
+def test_faults_interrupt_while_closing_the_run_still_retries_the_trial(
+    tmp_path: Path, small_synthetic_dir: Path, tiny_space: Path
+) -> None:
+    config = _config(tmp_path, small_synthetic_dir, tiny_space, n_trials=1)
+    session = prepare_study(config)
+    close_run = session.tracker.finish_child
+
+    def close_then_interrupt(run_id: str, state: str, error: str | None = None) -> None:
+        # A Ctrl-C that lands in the trial's closing record, outside its training. A real
+        # signal cannot be timed to this spot, so the real tracker is wrapped to raise there.
+        close_run(run_id, state, error)
+        raise KeyboardInterrupt
+
+    session.tracker.finish_child = close_then_interrupt  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        run_study(config, session=session)
+    study = session.study
+    # the trial is FAIL, and its parameters wait for a retry as after any interruption
+    assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.WAITING]
+    assert study.trials[1].user_attrs["retry_of"] == 0
+    assert study.trials[1].system_attrs["fixed_params"] == study.trials[0].params
+
+
 @pytest.mark.slow
 def test_faults_nan_loss_and_out_of_memory_trials_fail_alone(
     tmp_path: Path, small_synthetic_dir: Path, tiny_space: Path
