@@ -19,7 +19,8 @@ changed default side by side with the current one before it becomes the default:
 ``service-warmup10`` never prunes a trial's first 10 epochs (``--n-warmup-steps 10``);
 ``service-startup10`` draws 10 random start-up trials before TPE and the pruner act
 (``--n-startup-trials 10``, as Optuna's own TPE default); ``service-percentile75`` prunes only
-the worst quarter of the complete trials at the same epoch (``--pruner percentile``).
+the worst quarter of the complete trials at the same epoch (``--pruner percentile``);
+``service-nopruning`` trains every trial to the end (``--pruner none``), as the plain recipe does.
 
 Every contender gets the same :class:`RunSpec`: data, seed, wall-clock budget and epoch cap.
 """
@@ -58,6 +59,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "service-warmup10": {"n_warmup_steps": 10},
     "service-startup10": {"n_startup_trials": 10},
     "service-percentile75": {"pruner": "percentile", "percentile": 75.0},
+    "service-nopruning": {"pruner": "none"},
 }
 _MANY = 100_000  # n_trials: the budget, not the count, ends every run
 
