@@ -12,7 +12,14 @@ Public API (imported lazily, so ``python -m search.best`` does not load TensorFl
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
+
+# TensorFlow reads its C++ log level once, when it is first imported, and ``search.run``'s own
+# imports load it (through MLflow): set here, before any submodule, it keeps TensorFlow's start-up
+# lines (oneDNN, CPU features, CUDA stubs) off the user's terminal. Errors still show; a level the
+# user set wins.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 _EXPORTS = {
     "SearchConfig": "search._config",

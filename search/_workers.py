@@ -191,7 +191,6 @@ def _worker_main(config: Any, index: int, n_threads: int) -> None:
     """Entry point of one spawned worker: own process group, limited threads, the trial loop."""
     os.setpgid(0, 0)  # Ctrl-C in a terminal reaches the parent, which forwards it once
     _terminate_with_parent()
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     limit_tf_threads(n_threads)
     sys.exit(_run_worker(config, index))
 
@@ -311,4 +310,3 @@ def run_workers(config: Any, n_workers: int) -> int:
     # A worker killed by a signal (e.g. the OOM killer) does not fail the study: the others
     # fail its trial and retry it, and the parent's run_study finishes what is missing.
     return next((code for code in (w.exitcode for w in workers) if code and code > 0), 0)
-

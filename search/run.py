@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -184,7 +183,6 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
 
 def quiet_libraries(verbose: bool) -> None:
     """Keep TensorFlow, Optuna and MLflow quiet unless -v."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     level = logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     install_log_redaction()
