@@ -16,9 +16,10 @@ import os
 from typing import Any
 
 # TensorFlow reads its C++ log level once, when it is first imported, and ``search.run``'s own
-# imports load it (through MLflow): set here, before any submodule, it keeps TensorFlow's start-up
-# lines (oneDNN, CPU features, CUDA stubs) off the user's terminal. Errors still show; a level the
-# user set wins.
+# imports load it (through MLflow): set here, before any submodule, it keeps TensorFlow's INFO and
+# WARNING lines (the CPU-feature notice at start-up) off the user's terminal. Errors still show; a
+# level the user set wins. The oneDNN and CUDA-stub notices are logged before TensorFlow reads
+# the level and show at any level (tensorflow/tensorflow#100442).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 _EXPORTS = {
