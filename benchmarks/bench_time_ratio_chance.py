@@ -53,10 +53,14 @@ def paired_counts(paths: Sequence[Path]) -> dict[str, dict[str, int]]:
         runs = json.loads(path.read_text(encoding="utf-8"))["runs"]
         by_key = {(r["dataset"], r["contender"], r["seed"]): r for r in runs}
         for (dataset, contender, seed), ours in by_key.items():
-            for rival_name in RIVALS if contender == "service" else ():
+            if contender != "service":
+                continue
+            for rival_name in RIVALS:
                 rival = by_key.get((dataset, rival_name, seed))
-                fingerprint = json.dumps([ours["trials"], rival and rival["trials"]])
-                if rival is None or fingerprint in seen:
+                if rival is None:
+                    continue
+                fingerprint = json.dumps([ours["trials"], rival["trials"]])
+                if fingerprint in seen:
                     continue
                 seen.add(fingerprint)
                 forward, backward = within_third(ours, rival), within_third(rival, ours)
