@@ -47,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from search_bench import report
 
 from data_pipeline._io import atomic_write_text
+from data_pipeline.errors import ConfigError
 from data_pipeline.errors import ProjectError
 
 RESULTS = Path(__file__).resolve().with_name("results")
@@ -86,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--out", type=Path, default=None, help="result stem (default: by mode)")
     parser.add_argument("--report-only", type=Path, help="rewrite table and plot from a JSON")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the runs already in <out>.json (same datasets and budgets) and run the rest",
+    )
     parser.add_argument(
         "--in-process",
         action="store_true",
@@ -193,8 +199,20 @@ def run_in_fresh_process(dataset: str, seed: int, contender: str, args: Any, roo
         str(epochs), "--shared", str(args.shared), "--child", dataset, str(seed), contender,
         str(root),
     ]  # fmt: skip
-    subprocess.run(command, check=True)
-    return json.loads(record.read_text())
+    for attempt in (1, 2):
+        exit_code = subprocess.run(command).returncode
+        if record.exists():  # written: a crash on the way out (TensorFlow's teardown) is harmless
+            run = json.loads(record.read_text())
+            return {**run, "attempts": attempt, "child_exit": exit_code}
+        print(
+            f"warning: run {dataset} seed {seed} {contender} ended with exit code {exit_code} "
+            f"and no record (attempt {attempt} of 2)",
+            file=sys.stderr,
+        )
+    raise ProjectError(
+        f"run {dataset} seed {seed} {contender} failed twice (output above); the runs before it "
+        "are kept: rerun the same command with --resume"
+    )
 
 
 def _child(args: Any) -> int:
@@ -333,6 +351,22 @@ def profiled(enabled: bool, path: Path) -> Iterator[None]:
         session.save(str(path.with_suffix(".pyisession")))  # for `pyinstrument --load`
 
 
+def earlier_runs(path: Path, meta: dict[str, Any]) -> list[dict[str, Any]]:
+    """The runs of an interrupted benchmark at ``path``, if it measured what ``meta`` asks."""
+    if not path.exists():
+        return []
+    earlier = json.loads(path.read_text())
+    asked = json.loads(json.dumps(meta))  # tuples as the file stores them
+    measured = {key: earlier["meta"][key] for key in ("budgets", "process")}
+    wanted = {key: asked[key] for key in measured}
+    if measured != wanted:
+        raise ConfigError(
+            f"--resume: {path} was measured with {measured}, not {wanted}; give the same "
+            "--budget, --epochs and --in-process, or another --out."
+        )
+    return earlier["runs"]
+
+
 def _run(args: Any, mode: str, seeds: list[int], stem: Path) -> int:
     from search_bench.contenders import CONTENDERS
     from search_bench.contenders import VARIANTS
@@ -356,12 +390,16 @@ def _run(args: Any, mode: str, seeds: list[int], stem: Path) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, shared with other jobs",
         "process": "one process for all runs" if args.in_process else "a fresh process per run",
     }, "runs": []}  # fmt: skip
+    if args.resume:
+        results["runs"] = earlier_runs(stem.with_suffix(".json"), results["meta"])
+        results["meta"]["resumed"] = f"after {len(results['runs'])} runs"
+    done = {(r["dataset"], r["seed"], r["contender"]) for r in results["runs"]}
     with tempfile.TemporaryDirectory(prefix="bench_search_") as tmp:
         folders = prepare_data(args.dataset, args.shared, Path(tmp))
         mlflow_template(Path(tmp))
         if args.in_process:
             warm_up()
-        plan = schedule(args.dataset, seeds, contenders)
+        plan = [run for run in schedule(args.dataset, seeds, contenders) if run not in done]
         with profiled(args.profile, stem.with_name(stem.name + "_profile.txt")):
             for dataset, seed, contender in tqdm(plan, desc="runs", unit="run"):
                 if args.in_process:
