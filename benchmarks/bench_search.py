@@ -20,6 +20,9 @@ mean ± standard deviation over seeds, the anytime curves and the ratios against
     python benchmarks/bench_search.py --quick                    # smoke check, minutes
     python benchmarks/bench_search.py --dataset synthetic racketsports --shared ../shared
     python benchmarks/bench_search.py --report-only benchmarks/results/bench_search.json
+
+A run whose process dies before writing its record is retried once; if it dies again the benchmark
+stops with the runs so far in its JSON, and the same command with ``--resume`` runs the rest.
 """
 
 from __future__ import annotations
@@ -394,6 +397,7 @@ def _run(args: Any, mode: str, seeds: list[int], stem: Path) -> int:
         results["runs"] = earlier_runs(stem.with_suffix(".json"), results["meta"])
         results["meta"]["resumed"] = f"after {len(results['runs'])} runs"
     done = {(r["dataset"], r["seed"], r["contender"]) for r in results["runs"]}
+    loads += [r["load_avg"] for r in results["runs"]]
     with tempfile.TemporaryDirectory(prefix="bench_search_") as tmp:
         folders = prepare_data(args.dataset, args.shared, Path(tmp))
         mlflow_template(Path(tmp))
