@@ -10,8 +10,10 @@ A trial is stale when
 
 A trial of a live worker on another machine is never touched, so a second machine that joins a
 PostgreSQL study does not fail the first machine's running trials. Each stale trial is set FAIL
-and handed to the storage's ``heartbeat_stale_trial_callback`` (``search._study`` installs one
-that fails its MLflow run and enqueues its parameters once more).
+and handed to the storage's ``heartbeat_stale_trial_callback`` (``search._runner`` installs
+``search._study.retry_stale_trial``, which enqueues its parameters once more; Optuna hands the
+trials it fails before each trial to the same callback), and ``recover_stale_trials`` fails its
+MLflow run.
 """
 
 from __future__ import annotations

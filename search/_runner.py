@@ -45,6 +45,7 @@ from search._space import SearchSpace
 from search._storage import open_storage
 from search._study import open_study
 from search._study import recover_stale_trials
+from search._study import retry_stale_trial
 from search._tracking import Tracker
 from search._tracking import ensure_parent_run
 from search._workers import optimize_until
@@ -97,7 +98,7 @@ def open_session(config: SearchConfig, *, force: bool = False) -> Session:
     """Open data, space, Optuna study and MLflow parent run (created on first use)."""
     dataset = open_dataset(config.data)
     space = load_space(config).clip_window(*dataset.admissible_window_range())
-    storage = open_storage(config.storage)
+    storage = open_storage(config.storage, on_stale_trial=retry_stale_trial)
     tracking_uri, experiment_id = setup_tracking(config.tracking_uri, config.experiment)
     client = MlflowClient(tracking_uri)
     max_epochs = config.epochs or int(space["epochs"].bounds()[1])

@@ -24,6 +24,7 @@ import sqlite3
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from typing import Any
 import optuna
 import sqlalchemy
 import sqlalchemy.exc
+from optuna.trial import FrozenTrial
 from sqlalchemy.engine import URL
 from sqlalchemy.engine import make_url
 
@@ -263,6 +265,7 @@ def open_storage(
     *,
     heartbeat: HeartbeatConfig | None = None,
     create_schema: bool = True,
+    on_stale_trial: Callable[[optuna.Study, FrozenTrial], None] | None = None,
 ) -> optuna.storages.RDBStorage:
     """Open (and on first use create) the study store behind ``--storage``.
 
@@ -274,6 +277,9 @@ def open_storage(
             created them once. Processes or machines creating the same new schema at the
             same moment (the losers fail on a duplicate table or version row) open it again
             once the first is done. Defaults to `True`.
+        on_stale_trial: Called with each trial failed for a missed heartbeat, by whichever
+            path fails it: ours (``search._recovery``) or the one Optuna runs before every
+            trial. None: nothing more is done.
 
     Raises:
         ConfigError: a malformed URL. StorageError: a store that cannot be used.
@@ -300,6 +306,7 @@ def open_storage(
                     engine_kwargs=engine_kwargs(parsed),
                     heartbeat_interval=heartbeat.interval,
                     grace_period=heartbeat.grace_period,
+                    failed_trial_callback=on_stale_trial,
                     skip_table_creation=not create_schema,
                 )
                 break

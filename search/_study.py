@@ -139,21 +139,29 @@ def retry_once(
     return True
 
 
+def retry_stale_trial(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """The storage's stale-trial callback: enqueue the parameters of a dead worker's trial once.
+
+    Installed on the storage (``open_storage(on_stale_trial=...)``) because Optuna fails stale
+    trials itself before every trial, without our recovery: a trial it failed got no retry.
+    """
+    retry_once(study, trial.number, trial.params, trial.user_attrs)
+
+
 def recover_stale_trials(study: optuna.Study, tracker: Tracker) -> list[int]:
     """Fail the trials a dead process left RUNNING, fail their child runs, retry each once.
 
     Staleness is decided by ``search._recovery.fail_stale_trials`` (dead owner process on this
-    host, or a missed heartbeat), so live workers' trials are never touched. Child runs still
-    RUNNING whose trial is no longer running (a kill between the two writes) are failed too.
+    host, or a missed heartbeat), so live workers' trials are never touched; the storage's
+    stale-trial callback (:func:`retry_stale_trial`) enqueues each one's retry. Child runs still
+    RUNNING whose trial is no longer running (a kill between the two writes, or a trial Optuna
+    failed) are failed too.
 
     Returns:
         Numbers of the trials that were failed.
     """
     reason = "the process running this trial stopped (killed or crashed); failed on restart"
     failed = fail_stale_trials(study)
-    for number in failed:
-        trial = study.trials[number]
-        retry_once(study, trial.number, trial.params, trial.user_attrs)
     running = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
     runs = tracker.client.search_runs(
         [tracker.experiment_id],

@@ -150,6 +150,33 @@ def test_workers_other_machine_trial_fails_only_after_its_grace_period(tmp_path:
     assert study.trials[remote.number].state == TrialState.FAIL
 
 
+def test_workers_trial_optuna_fails_as_stale_is_retried_once(tmp_path: Path) -> None:
+    from search._study import RETRY_OF_ATTR
+    from search._study import retry_stale_trial
+
+    storage = open_storage(
+        f"sqlite:///{tmp_path}/optuna.db",
+        heartbeat=HeartbeatConfig(interval=1, grace_period=2),
+        on_stale_trial=retry_stale_trial,
+    )
+    study = optuna.create_study(storage=storage, study_name="w")
+    remote = study.ask()
+    remote.suggest_float("x", 0.0, 1.0)
+    storage.set_trial_system_attr(
+        remote._trial_id, OWNER_ATTR, {"host": "another-machine", "pid": 1, "started": 1}
+    )
+    storage.record_heartbeat(remote._trial_id)
+    time.sleep(3.5)
+    # Optuna's own check (it runs before every trial, outside our recovery; CI once saw it
+    # win the race) fails the dead worker's trial: its parameters must still run again
+    optuna.storages.fail_stale_trials(study)
+    waiting = study.get_trials(states=(TrialState.WAITING,))
+    assert study.trials[remote.number].state == TrialState.FAIL
+    # an enqueued trial holds its parameters as fixed parameters until it runs
+    assert [(t.user_attrs[RETRY_OF_ATTR], t.system_attrs["fixed_params"]) for t in waiting] == [
+        (remote.number, remote.params)
+    ]
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
