@@ -306,7 +306,7 @@ def open_storage(
                     engine_kwargs=engine_kwargs(parsed),
                     heartbeat_interval=heartbeat.interval,
                     grace_period=heartbeat.grace_period,
-                    failed_trial_callback=on_stale_trial,
+                    heartbeat_stale_trial_callback=on_stale_trial,
                     skip_table_creation=not create_schema,
                 )
                 break
