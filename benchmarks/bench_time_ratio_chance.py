@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from data_pipeline._io import atomic_write_text
+
 sys.path.insert(0, str(Path(__file__).parent))
 from search_bench.report import curve  # noqa: E402
 from search_bench.report import time_to_reach  # noqa: E402
@@ -107,9 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     print("equal searchers, by chance: " + ", ".join(f"N={n}: {r:.3f}" for n, r in chance.items()))
     report = {"results": [p.name for p in paths], "counts": counts, "chance_rate": chance}
-    tmp = args.out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(args.out)
+    atomic_write_text(args.out, json.dumps(report, indent=2) + "\n")
     return 0
 
 
