@@ -23,19 +23,7 @@ from model.detect import main
 from model.event_matching import match_events
 from tests.data_pipeline_tests.videos import write_astronaut_video
 from tests.data_pipeline_tests.videos import write_blank_video
-from tests.model_tests._detector import LABELS
 from tests.model_tests._detector import Detector
-from tests.model_tests._detector import trained_detector
-
-
-@pytest.fixture(scope="session")
-def detector(small_synthetic_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Detector:
-    return trained_detector(small_synthetic_dir, tmp_path_factory.getbasetemp())
-
-
-@pytest.fixture(scope="session")
-def dataset(detector: Detector) -> Dataset:
-    return Dataset.open(detector.data_dir, labels=LABELS)
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:

@@ -13,7 +13,6 @@ data-generator and platform noise.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import keras
 import pytest
@@ -32,23 +31,11 @@ from model.event_matching import match_events
 from model.event_matching import score_clip
 from model.event_matching import temporal_iou
 from tests.model_tests._detector import CHAMPION
-from tests.model_tests._detector import LABELS
 from tests.model_tests._detector import SPEC
 from tests.model_tests._detector import Detector
 from tests.model_tests._detector import registered_detector
-from tests.model_tests._detector import trained_detector
 
 F1_FLOOR = 0.6
-
-
-@pytest.fixture(scope="session")
-def detector(small_synthetic_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Detector:
-    return trained_detector(small_synthetic_dir, tmp_path_factory.getbasetemp())
-
-
-@pytest.fixture(scope="session")
-def dataset(detector: Detector) -> Dataset:
-    return Dataset.open(detector.data_dir, labels=LABELS)
 
 
 @pytest.mark.parametrize(
