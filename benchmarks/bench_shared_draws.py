@@ -18,9 +18,9 @@ in two result files (a 5-seed report and its 8-seed merge) counts once.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,8 @@ import numpy as np
 
 from data_pipeline._io import atomic_write_text
 
-RESULTS = Path(__file__).with_name("results")
+sys.path.insert(0, str(Path(__file__).parent))
+from search_bench.committed import parse_results_args  # noqa: E402
 
 
 def shared_pairs(paths: Sequence[Path]) -> dict[str, list[dict[str, Any]]]:
@@ -83,18 +84,8 @@ def summarise(pairs: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "results",
-        nargs="*",
-        type=Path,
-        help="bench_search result JSONs (default: every committed one but the --quick smoke run)",
-    )
-    parser.add_argument("--out", type=Path, default=RESULTS / "bench_shared_draws.json")
-    args = parser.parse_args(argv)
-    paths = args.results or sorted(
-        p for p in RESULTS.glob("bench_search*.json") if not p.stem.endswith("_quick")
-    )
+    args = parse_results_args(__doc__.split("\n\n")[0], "bench_shared_draws.json", argv)
+    paths = args.results
     pairs = shared_pairs(paths)
     summary = {dataset: summarise(found) for dataset, found in sorted(pairs.items())}
     for dataset, numbers in summary.items():

@@ -15,7 +15,6 @@ Identical runs stored in two result files (a 5-seed report and its 8-seed merge)
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from collections.abc import Sequence
@@ -27,10 +26,10 @@ import numpy as np
 from data_pipeline._io import atomic_write_text
 
 sys.path.insert(0, str(Path(__file__).parent))
+from search_bench.committed import parse_results_args  # noqa: E402
 from search_bench.report import curve  # noqa: E402
 from search_bench.report import time_to_reach  # noqa: E402
 
-RESULTS = Path(__file__).with_name("results")
 RIVALS = ("plain", "grid")
 TARGET_RATIO = 1 / 3
 
@@ -88,18 +87,8 @@ def chance_rate(n_trials: int, repeats: int = 100_000, seed: int = 0) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "results",
-        nargs="*",
-        type=Path,
-        help="bench_search result JSONs (default: every committed one but the --quick smoke run)",
-    )
-    parser.add_argument("--out", type=Path, default=RESULTS / "bench_time_ratio_chance.json")
-    args = parser.parse_args(argv)
-    paths = args.results or sorted(
-        p for p in RESULTS.glob("bench_search*.json") if not p.stem.endswith("_quick")
-    )
+    args = parse_results_args(__doc__.split("\n\n")[0], "bench_time_ratio_chance.json", argv)
+    paths = args.results
     counts = paired_counts(paths)
     chance = {n: chance_rate(n) for n in (10, 20, 40)}
     for rival, tally in counts.items():
