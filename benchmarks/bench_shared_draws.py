@@ -85,8 +85,7 @@ def summarise(pairs: list[dict[str, Any]]) -> dict[str, float]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_results_args(__doc__.split("\n\n")[0], "bench_shared_draws.json", argv)
-    paths = args.results
-    pairs = shared_pairs(paths)
+    pairs = shared_pairs(args.results)
     summary = {dataset: summarise(found) for dataset, found in sorted(pairs.items())}
     for dataset, numbers in summary.items():
         print(
@@ -96,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"max {numbers['max_abs_difference']:.3f}; "
             f"one training's sd {numbers['single_training_sd']:.3f}"
         )
-    report = {"results": [p.name for p in paths], "summary": summary, "pairs": pairs}
+    report = {"results": [p.name for p in args.results], "summary": summary, "pairs": pairs}
     atomic_write_text(args.out, json.dumps(report, indent=2) + "\n")
     return 0
 

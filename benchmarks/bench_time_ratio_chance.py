@@ -88,8 +88,7 @@ def chance_rate(n_trials: int, repeats: int = 100_000, seed: int = 0) -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_results_args(__doc__.split("\n\n")[0], "bench_time_ratio_chance.json", argv)
-    paths = args.results
-    counts = paired_counts(paths)
+    counts = paired_counts(args.results)
     chance = {n: chance_rate(n) for n in (10, 20, 40)}
     for rival, tally in counts.items():
         print(
@@ -97,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{rival} within 1/3 of the service's time: {tally['rival_first']}/{tally['pairs']}"
         )
     print("equal searchers, by chance: " + ", ".join(f"N={n}: {r:.3f}" for n, r in chance.items()))
-    report = {"results": [p.name for p in paths], "counts": counts, "chance_rate": chance}
+    report = {"results": [p.name for p in args.results], "counts": counts, "chance_rate": chance}
     atomic_write_text(args.out, json.dumps(report, indent=2) + "\n")
     return 0
 

@@ -20,6 +20,8 @@ from search._recovery import OWNER_ATTR
 from search._recovery import fail_stale_trials
 from search._storage import HeartbeatConfig
 from search._storage import open_storage
+from search._study import RETRY_OF_ATTR
+from search._study import retry_stale_trial
 from search._workers import optimize_until
 from search._workers import threads_per_worker
 from tests.search_tests._services import child_env
@@ -151,9 +153,6 @@ def test_workers_other_machine_trial_fails_only_after_its_grace_period(tmp_path:
 
 
 def test_workers_trial_optuna_fails_as_stale_is_retried_once(tmp_path: Path) -> None:
-    from search._study import RETRY_OF_ATTR
-    from search._study import retry_stale_trial
-
     storage = open_storage(
         f"sqlite:///{tmp_path}/optuna.db",
         heartbeat=HeartbeatConfig(interval=1, grace_period=2),
