@@ -6,6 +6,7 @@ Each source turns one ``(WindowConfig, FeatureConfig)`` into unsplit windows (:c
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -27,8 +28,13 @@ from data_pipeline.features import clip_features
 from data_pipeline.features import sequence_features
 from data_pipeline.groups import ClipGroups
 from data_pipeline.groups import load_groups
-from data_pipeline.handedness import infer_handedness
-from data_pipeline.pose_cache import PoseClip
+from data_pipeline.handedness import CLIP_MIN_CONFIDENCE
+from data_pipeline.handedness import PLAYER_MIN_CONFIDENCE
+from data_pipeline.handedness import decide_handedness
+from data_pipeline.handedness import mirror_landmarks
+from data_pipeline.handedness import stroke_votes
+from data_pipeline.labels import DROPPED
+from data_pipeline.labels import map_label
 from data_pipeline.pose_cache import load_pose_clip
 from data_pipeline.resample import rescale_frames
 from data_pipeline.windowing import NEUTRAL
@@ -43,7 +49,8 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RawWindows:
-    """Windows before the split: the class *name* and the clip of every window."""
+    """Windows before the split: the class *name* and the clip of every window, and which
+    windows are mirrored copies (``mirror_augmentation``; they are placed after the rest)."""
 
     X: np.ndarray
     mask: np.ndarray
@@ -51,16 +58,19 @@ class RawWindows:
     clips: np.ndarray
     class_names: tuple[str, ...]
     feature_names: tuple[str, ...]
+    augmented: np.ndarray
 
 
 class ClipFrames(NamedTuple):
-    """A clip's per-frame features at the reference fps (``data_pipeline.features.clip_features``)
-    and the fps of its annotations."""
+    """A clip's per-frame features at the reference fps (``data_pipeline.features.clip_features``),
+    the fps of its annotations, and (with ``mirror_augmentation``) the features of the clip
+    mirrored the other way (same mask)."""
 
     frames: np.ndarray
     mask: np.ndarray
     names: tuple[str, ...]
     fps: float
+    mirrored: np.ndarray | None
 
 
 #: Feature settings whose per-clip frames ``ClipSource`` keeps in memory (see ``clip_frames``).
@@ -126,12 +136,15 @@ class ClipSource:
                            len(unlabelled), ", ".join(unlabelled[:10]))
         for stem in self.groups.unknown_clips(self.clips):
             logger.warning("%s names clip %r, which is not in %s", self.groups.path, stem, path)
-        classes = {s.cls for a in annotations.values() for s in a.segments}
+        classes = {s.cls for a in annotations.values() for s in a.segments} - {DROPPED}
         if labels.drop_serve:
             classes.discard("serve")
         self.stroke_classes = tuple(sorted(classes))
         self.class_names = tuple(sorted(classes | ({NEUTRAL} if labels.neutral_class else set())))
-        self._handedness: dict[str, tuple[str, str]] = {}
+        self._handedness: dict[tuple[str, str], tuple[str, str]] = {}
+        self._clip_votes: dict[str, list[int]] = {}
+        self._details: dict[tuple[str, str], str] = {}
+        self._warned = False
         self._frames: OrderedDict[tuple[FeatureConfig, float], dict[str, ClipFrames]] = (
             OrderedDict()
         )
@@ -161,31 +174,103 @@ class ClipSource:
             # Handedness only matters when left-handed clips are mirrored.
             hand = "unknown"
             if features.canonical_handedness:
-                hand = self.handedness(clip_id, clip)[0]
+                hand = self.handedness(clip_id, features.handedness_inference)[0]
             frames, mask, names = clip_features(clip, features, reference_fps, handedness=hand)
-            per_clip[clip_id] = ClipFrames(frames, mask, names, clip.fps)
+            mirrored = None
+            if features.mirror_augmentation:  # the other hand: mirror what the model sees
+                flipped = clip if hand == "left" else dataclasses.replace(
+                    clip, landmarks=mirror_landmarks(clip.landmarks))
+                unmirrored = dataclasses.replace(features, canonical_handedness=False)
+                mirrored = clip_features(flipped, unmirrored, reference_fps)[0]
+            per_clip[clip_id] = ClipFrames(frames, mask, names, clip.fps, mirrored)
         return per_clip[clip_id]
 
     def group_of(self, clip_id: str, key: str) -> str:
         return self.groups.group_of(clip_id, key)
 
-    def handedness(self, clip_id: str, clip: PoseClip | None = None) -> tuple[str, str]:
-        """``(handedness, source)``; source is ``groups.toml``, ``annotation`` or ``inferred``.
+    def default_group_key(self) -> str:
+        """``player`` if every clip names one in groups.toml, else ``group``, else ``clip``:
+        the strongest grouping the data has."""
+        for key in ("player", "group"):
+            if all(self.groups.get(c, key) is not None for c in self.clips):
+                return key
+        return "clip"
 
-        ``clip`` saves reading the pose file again when inference is needed.
+    def handedness(self, clip_id: str, scope: str = "player") -> tuple[str, str]:
+        """``(handedness, source)``: ``groups.toml``, else the annotation, else inferred.
+
+        Inference (``scope`` ``player``) pools the stroke votes of every clip of the clip's
+        player (else its ``groups.toml`` group, else the clip alone) and abstains below
+        ``PLAYER_MIN_CONFIDENCE``; ``clip`` votes on the clip alone (``CLIP_MIN_CONFIDENCE``).
+        Background and dropped classes never vote; :meth:`inference_detail` says what the
+        inferred answer rests on.
         """
-        if clip_id not in self._handedness:
+        key = (clip_id, scope)
+        if key not in self._handedness:
             info = self.clips[clip_id]
             given = self.groups.get(clip_id, "handedness")
             if given is not None:
-                self._handedness[clip_id] = (given, "groups.toml")
+                self._handedness[key] = (given, "groups.toml")
             elif info.annotation is not None and info.annotation.handedness is not None:
-                self._handedness[clip_id] = (info.annotation.handedness, "annotation")
+                self._handedness[key] = (info.annotation.handedness, "annotation")
             else:
-                segments = info.annotation.segments if info.annotation else []
-                hand, _ = infer_handedness(clip or load_pose_clip(info.path), segments)
-                self._handedness[clip_id] = (hand, "inferred")
-        return self._handedness[clip_id]
+                self._handedness[key] = self._inferred(clip_id, scope)
+        return self._handedness[key]
+
+    def _inferred(self, clip_id: str, scope: str) -> tuple[str, str]:
+        owner_key = next(
+            (k for k in ("player", "group") if self.groups.get(clip_id, k) is not None), "clip"
+        )
+        if scope == "clip" or owner_key == "clip":
+            members, owner = [clip_id], f"clip {clip_id}"
+            threshold = CLIP_MIN_CONFIDENCE if scope == "clip" else PLAYER_MIN_CONFIDENCE
+        else:
+            name = self.groups.group_of(clip_id, owner_key)
+            members = [c for c in self.clip_ids if self.groups.get(c, owner_key) == name]
+            owner, threshold = f"{owner_key} {name}", PLAYER_MIN_CONFIDENCE
+        votes = [v for member in members for v in self._votes(member)]
+        hand, confidence = decide_handedness(votes, min_confidence=threshold)
+        self._details[(clip_id, scope)] = (
+            f"{owner}: {len(votes)} strokes, confidence {confidence:.2f}"
+        )
+        return hand, "inferred"
+
+    def inference_detail(self, clip_id: str, scope: str = "player") -> str:
+        """What an inferred handedness rests on, e.g. ``player ana: 42 strokes, confidence
+        0.81``; empty when the handedness was given."""
+        self.handedness(clip_id, scope)
+        return self._details.get((clip_id, scope), "")
+
+    def _votes(self, clip_id: str) -> list[int]:
+        """The stroke votes of one clip (cached): stroke classes only, never background."""
+        if clip_id not in self._clip_votes:
+            info = self.clips[clip_id]
+            segments = [
+                s for s in (info.annotation.segments if info.annotation else [])
+                if s.cls != DROPPED and not self.labels.is_background(s.cls)
+            ]
+            self._clip_votes[clip_id] = (
+                stroke_votes(load_pose_clip(info.path), segments) if segments else []
+            )
+        return self._clip_votes[clip_id]
+
+    def warn_unknown_handedness(self, features: FeatureConfig) -> None:
+        """One warning naming ``groups.toml`` when mirroring is on and some clips' hand is
+        unknown (those clips are not mirrored)."""
+        if not features.canonical_handedness or self._warned:
+            return
+        unknown = [
+            c for c in self.clip_ids if self.clips[c].annotation is not None
+            and self.handedness(c, features.handedness_inference)[0] == "unknown"
+        ]
+        if unknown:
+            self._warned = True
+            where = self.groups.path or "groups.toml in the data folder"
+            logger.warning(
+                "handedness unclear for %d clips (%s); they are not mirrored. Name it in %s: "
+                '[groups."<clip>"] handedness = "left" or "right"', len(unknown),
+                ", ".join(unknown[:5]) + (" ..." if len(unknown) > 5 else ""), where,
+            )
 
     def max_length(self, reference_fps: float) -> tuple[int, str]:
         """Longest labelled clip in reference frames, and its name."""
@@ -200,19 +285,21 @@ class ClipSource:
 
     def build(self, window: WindowConfig, features: FeatureConfig) -> RawWindows:
         _check_window_fits(window, *self.max_length(window.reference_fps))
-        X, M, labels, clips = [], [], [], []
+        self.warn_unknown_handedness(features)
+        X, M, labels, clips, mirrored = [], [], [], [], []
         names: tuple[str, ...] = ()
         for clip_id in self.clip_ids:
             info = self.clips[clip_id]
             if info.annotation is None:
                 continue
-            frames, mask, names, fps = self.clip_frames(clip_id, features, window.reference_fps)
+            cached = self.clip_frames(clip_id, features, window.reference_fps)
+            names = cached.names
             segments = info.annotation.segments
             bounds = to_reference_frames(
-                [(s.start, s.end) for s in segments], fps, window.reference_fps
+                [(s.start, s.end) for s in segments], cached.fps, window.reference_fps
             )
-            bounds = widen_segments(bounds, window.min_annotation_length, len(frames))
-            starts = window_starts(len(frames), window)
+            bounds = widen_segments(bounds, window.min_annotation_length, len(cached.frames))
+            starts = window_starts(len(cached.frames), window)
             window_labels = label_windows(
                 starts, window.window_size,
                 [(int(a), int(b), s.cls) for (a, b), s in zip(bounds, segments)],
@@ -220,16 +307,20 @@ class ClipSource:
                 neutral=self.labels.neutral_class,
             )
             keep = np.array([label is not None for label in window_labels], dtype=bool)
-            X.append(cut_windows(frames, starts[keep], window.window_size))
-            M.append(cut_windows(mask, starts[keep], window.window_size))
+            X.append(cut_windows(cached.frames, starts[keep], window.window_size))
+            M.append(cut_windows(cached.mask, starts[keep], window.window_size))
+            if cached.mirrored is not None:
+                mirrored.append(cut_windows(cached.mirrored, starts[keep], window.window_size))
             labels += [label for label in window_labels if label is not None]
             clips += [clip_id] * int(keep.sum())
-        n_features = len(names)
+        n_features, n = len(names), len(labels)
+        X_all = _stack(X + mirrored, (0, window.window_size, n_features), np.float32)
+        mask = _stack(M + (M if mirrored else []), (0, window.window_size), bool)
+        copies = 2 if mirrored else 1
         return RawWindows(
-            X=_stack(X, (0, window.window_size, n_features), np.float32),
-            mask=_stack(M, (0, window.window_size), bool),
-            labels=np.array(labels, dtype=str), clips=np.array(clips, dtype=str),
-            class_names=self.class_names, feature_names=names,
+            X=X_all, mask=mask, labels=np.array(labels * copies, dtype=str),
+            clips=np.array(clips * copies, dtype=str), class_names=self.class_names,
+            feature_names=names, augmented=np.arange(n * copies) >= n,
         )
 
 
@@ -237,7 +328,8 @@ class SequenceSource:
     """A sequence folder: ``sequences.npz`` (see ``data_pipeline.layout``).
 
     Windows of every size up to the sample length are cut from each sample with the stride and
-    carry the sample's label (labels are class names already; no label mapping applies). Without
+    carry the sample's class: its label mapped through ``labels.toml`` when the folder has one
+    (or ``--labels FILE``; dropped labels drop their samples), else the label itself. Without
     ``groups`` every sample is its own group. NaN values mark missing frames. With ``fps`` the
     samples are resampled to ``reference_fps`` first; without it their steps are reference frames.
     ``FeatureConfig`` does not apply (the features are given); the clips are the groups.
@@ -245,7 +337,7 @@ class SequenceSource:
 
     kind = "sequences"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, labels: LabelConfig) -> None:
         file = path / layout.SEQUENCES_FILE
         try:
             with np.load(file, allow_pickle=False) as data:
@@ -263,9 +355,18 @@ class SequenceSource:
         groups = arrays.get("groups", np.array([f"sample-{i:05d}" for i in range(n)]))
         if groups.shape != (n,):
             raise DataError(f"{file}: groups must have shape [{n}], but got {groups.shape}.")
-        self.X = X.astype(np.float32)
-        self.y = y.astype(str)
-        self.sample_groups = groups.astype(str)
+        self.raw_labels = y.astype(str)
+        #: raw label -> class (``DROPPED`` for a dropped label)
+        self.label_classes = {
+            raw: map_label(raw, labels, source=str(file), data_dir=path)
+            if labels.file is not None else raw
+            for raw in sorted(set(self.raw_labels.tolist()))
+        }
+        classes = np.array([self.label_classes[raw] for raw in self.raw_labels])
+        keep = classes != DROPPED
+        self.X = X[keep].astype(np.float32)
+        self.y = classes[keep]
+        self.sample_groups = groups[keep].astype(str)
         self.fps = float(arrays["fps"]) if "fps" in arrays else None
         self.feature_names = tuple(
             arrays["feature_names"].astype(str).tolist()
@@ -277,6 +378,9 @@ class SequenceSource:
     def clip_ids(self) -> tuple[str, ...]:
         return tuple(sorted(set(self.sample_groups.tolist())))
 
+    def default_group_key(self) -> str:
+        return "clip"
+
     def group_of(self, clip_id: str, key: str) -> str:
         if key != "clip":
             raise ConfigError(
@@ -285,7 +389,7 @@ class SequenceSource:
             )
         return clip_id
 
-    def handedness(self, clip_id: str, clip: PoseClip | None = None) -> tuple[str, str]:
+    def handedness(self, clip_id: str, scope: str = "player") -> tuple[str, str]:
         return "unknown", "not applicable"
 
     def max_length(self, reference_fps: float) -> tuple[int, str]:
@@ -310,5 +414,5 @@ class SequenceSource:
         return RawWindows(
             X=np.concatenate(X), mask=np.concatenate(M), labels=np.array(labels, dtype=str),
             clips=np.array(clips, dtype=str), class_names=self.class_names,
-            feature_names=self.feature_names,
+            feature_names=self.feature_names, augmented=np.zeros(len(labels), dtype=bool),
         )

@@ -18,8 +18,9 @@ Decisions (each one is tested in ``tests/data_pipeline_tests/test_annotations.py
 - **Frame rate.** Label Studio counts frames at the ``frameRate`` of the ``Video`` tag (24 when
   unset). ``LabelConfig.annotation_fps`` names that rate; frame numbers are then rescaled to the
   video's fps with :func:`data_pipeline.resample.rescale_frames`. None means "same as the video".
-- **Labels.** Raw labels map to classes through ``LabelConfig.label_map``, matched ignoring case
-  and runs of spaces. ``drop_serve`` is *not* applied here: serve segments are kept so windowing
+- **Labels.** Raw labels map to classes through ``LabelConfig.label_map`` (see
+  :mod:`data_pipeline.labels`), matched ignoring case and runs of spaces; a dropped label's
+  segments get the class :data:`data_pipeline.labels.DROPPED`. ``drop_serve`` is *not* applied here: serve segments are kept so windowing
   can keep windows over a dropped serve out of the ``neutral`` class (see
   :mod:`data_pipeline.windowing`).
 - **Video paths.** ``/data/local-files/?d=videos/secao_99.MP4`` -> ``secao_99``: the prefix, URL
@@ -29,7 +30,6 @@ Decisions (each one is tested in ``tests/data_pipeline_tests/test_annotations.py
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import re
@@ -47,6 +47,7 @@ from urllib.parse import urlparse
 from data_pipeline.config import LabelConfig
 from data_pipeline.errors import ConfigError
 from data_pipeline.errors import DataError
+from data_pipeline.labels import map_label
 from data_pipeline.pose_cache import read_pose_meta
 from data_pipeline.resample import rescale_frames
 
@@ -116,28 +117,6 @@ def videos_from_poses(poses_dir: str | Path) -> dict[str, VideoInfo]:
     return videos
 
 
-def normalise_label(label: str) -> str:
-    """Lower-case ``label``, collapse white space: `` Slice  Direita`` -> ``slice direita``."""
-    return " ".join(str(label).split()).lower()
-
-
-def map_label(label: str, labels: LabelConfig, *, source: str) -> str:
-    """Class of raw ``label`` under ``labels.label_map``; DataError naming the fix if unknown."""
-    cls = _normalised_map(tuple(labels.label_map.items())).get(normalise_label(label))
-    if cls is None:
-        raise DataError(
-            f"unknown label {label!r} in {source}; the label mapping knows "
-            f"{sorted(labels.label_map)}. Add {normalise_label(label)!r} to the label mapping "
-            "(LabelConfig.label_map) or fix the label in Label Studio."
-        )
-    return cls
-
-
-@functools.lru_cache(maxsize=16)
-def _normalised_map(items: tuple[tuple[str, str], ...]) -> dict[str, str]:
-    return {normalise_label(raw): cls for raw, cls in items}
-
-
 def resolve_video(reference: str, available: Mapping[str, object], *, source: str) -> str:
     """Stem in ``available`` that the exported video path ``reference`` names.
 
@@ -195,6 +174,7 @@ def load_annotations(
         )
     clips: dict[str, ClipAnnotation] = {}
     for path in _export_files(Path(folder_or_file)):
+        data_dir = path.parent.parent  # DIR/annotations/<file>.json
         for where, task, annotation in _tasks(_read_json(path), path):
             reference = _video_reference(task, where)
             if videos is None:
@@ -207,7 +187,7 @@ def load_annotations(
                     "remove the duplicate export or task."
                 )
             info = None if videos is None else videos[video]
-            segments = _segments(annotation.get("result") or [], where, labels, info)
+            segments = _segments(annotation.get("result") or [], where, labels, info, data_dir)
             clips[video] = ClipAnnotation(
                 video=video, segments=segments, handedness=_handedness(task, where), source=where
             )
@@ -316,7 +296,7 @@ def _handedness(task: dict, where: str) -> str | None:
 
 
 def _segments(
-    result: list[dict], where: str, labels: LabelConfig, video: VideoInfo | None
+    result: list[dict], where: str, labels: LabelConfig, video: VideoInfo | None, data_dir: Path
 ) -> list[Segment]:
     annotation_fps = labels.annotation_fps or (video.fps if video else None)
     segments = []
@@ -325,7 +305,7 @@ def _segments(
             continue
         value = item.get("value") or {}
         for raw in value.get("timelinelabels") or []:
-            cls = map_label(raw, labels, source=where)
+            cls = map_label(raw, labels, source=where, data_dir=data_dir)
             for frame_range in value.get("ranges") or []:
                 start, end = _range(frame_range, raw, where, video, annotation_fps)
                 segments.append(Segment(label=str(raw), cls=cls, start=start, end=end))

@@ -18,6 +18,8 @@ DEFAULT_LABEL_MAP: dict[str, str] = {
     "slice direita": "fronthand",
     "slice esquerda": "backhand",
 }
+#: Class names that are background (no stroke) unless ``labels.toml`` lists its own.
+BACKGROUND_NAMES = ("background", "idle", "neutral", "no_stroke", "none", "other", "rest")
 
 
 @dataclass(frozen=True)
@@ -31,18 +33,32 @@ class LabelConfig:
         annotation_fps: frame rate the labelling tool numbered frames in; None means the video's
             own fps. Label Studio assumes 24 fps for a ``<Video>`` tag without ``frameRate``.
         neutral_class: add a ``neutral`` class for windows without any stroke. Defaults to False.
+        dropped: raw labels whose segments are dropped (no class, never ``neutral``).
+            Defaults to none.
+        background: classes that are no stroke (``neutral``, ``idle`` ...): trained like any
+            class, but they never vote on handedness. Defaults to :data:`BACKGROUND_NAMES`.
+        file: the ``labels.toml`` the mapping is read from (``--labels FILE``); None means
+            the data folder's ``labels.toml`` if it has one, else ``label_map``
+            (see ``data_pipeline.labels``).
     """
 
     label_map: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LABEL_MAP))
     drop_serve: bool = False
     annotation_fps: float | None = None
     neutral_class: bool = False
+    dropped: tuple[str, ...] = ()
+    background: tuple[str, ...] = BACKGROUND_NAMES
+    file: str | None = None
 
     def __post_init__(self) -> None:
         if self.annotation_fps is not None and not self.annotation_fps > 0:
             raise ConfigError(
                 f"--annotation-fps must be positive, but got annotation_fps={self.annotation_fps}."
             )
+
+    def is_background(self, cls: str) -> bool:
+        """True for a background class (see ``background``)."""
+        return cls.lower() in {name.lower() for name in self.background}
 
     @property
     def group_classes(self) -> bool:
@@ -63,6 +79,14 @@ class FeatureConfig:
         keep_visibility: keep the visibility channel. Defaults to True.
         canonical_handedness: mirror left-handed clips into right-handed form (x -> 1 - x and
             left/right landmarks swapped). Defaults to False.
+        handedness_inference: where handedness not given in ``groups.toml`` is inferred:
+            ``player`` pools the stroke votes of all clips of a player (else of a
+            ``groups.toml`` group, else of the clip) and abstains below a clear margin;
+            ``clip`` votes per clip. Only used with ``canonical_handedness``.
+            Defaults to ``player``.
+        mirror_augmentation: add a mirrored copy (x -> 1 - x, left/right swapped, label
+            unchanged) of every training window, so the model sees both hands and needs no
+            handedness. Validation and test windows are never mirrored. Defaults to False.
         max_gap_frames: detection gaps up to this many reference frames are linearly
             interpolated; longer gaps stay masked. Defaults to 5.
     """
@@ -73,8 +97,11 @@ class FeatureConfig:
     keep_visibility: bool = True
     canonical_handedness: bool = False
     max_gap_frames: int = 5
+    handedness_inference: str = "player"
+    mirror_augmentation: bool = False
 
     REPRESENTATIONS = ("raw", "body_centred", "body_scaled", "view_robust")
+    INFERENCE_SCOPES = ("player", "clip")
 
     def __post_init__(self) -> None:
         if self.representation not in self.REPRESENTATIONS:
@@ -86,6 +113,11 @@ class FeatureConfig:
             raise ConfigError("landmark_subset must name at least one landmark, but got ().")
         if self.max_gap_frames < 0:
             raise ConfigError(f"max_gap_frames must be >= 0, but got {self.max_gap_frames=}.")
+        if self.handedness_inference not in self.INFERENCE_SCOPES:
+            raise ConfigError(
+                f"handedness_inference must be one of {self.INFERENCE_SCOPES}, but got "
+                f"handedness_inference={self.handedness_inference!r}."
+            )
 
 
 @dataclass(frozen=True)
@@ -130,22 +162,35 @@ class WindowConfig:
         return self.window_size - self.overlap
 
 
+#: ``SplitConfig.group_by`` value that picks the strongest grouping the data has.
+AUTO_GROUP = "auto"
+
+
 @dataclass(frozen=True)
 class SplitConfig:
     """Grouped train / validation / test split.
 
     Args:
-        val_fraction: share of groups (clips) for validation. Defaults to 0.15.
-        test_fraction: share of groups (clips) for test. Defaults to 0.15.
-        seed: seed of the split. Defaults to 42.
-        group_by: ``clip`` (each video is a group) or a ``groups.toml`` key such as ``player``
-            or ``camera``. Defaults to ``clip``.
+        val_fraction: share of groups for validation (when ``val_groups`` is empty).
+            Defaults to 0.15.
+        test_fraction: share of groups for test (when ``test_groups`` is empty).
+            Defaults to 0.15.
+        seed: seed of the split (``--split-seed``). Defaults to 42.
+        group_by: ``clip`` (each clip is a group), a ``groups.toml`` key such as ``player``,
+            ``group`` or ``camera``, or ``auto``: ``player`` where every clip names one, else
+            ``group`` (the import's folder), else ``clip``. Defaults to ``auto``.
+        test_groups: groups held out as test (``--test-groups A,B``); empty: drawn by
+            ``test_fraction``. Defaults to none.
+        val_groups: groups held out as validation (``--val-groups C``); empty: drawn by
+            ``val_fraction``. Defaults to none.
     """
 
     val_fraction: float = 0.15
     test_fraction: float = 0.15
     seed: int = 42
-    group_by: str = "clip"
+    group_by: str = AUTO_GROUP
+    test_groups: tuple[str, ...] = ()
+    val_groups: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("val_fraction", "test_fraction"):
@@ -157,12 +202,26 @@ class SplitConfig:
                 "val_fraction + test_fraction must leave groups for training, but got "
                 f"{self.val_fraction} + {self.test_fraction}."
             )
+        if not self.group_by.strip():
+            raise ConfigError("--group-by must name a key (auto, clip, player, ...), but got ''.")
+        both = sorted(set(self.test_groups) & set(self.val_groups))
+        if both:
+            raise ConfigError(
+                f"--test-groups and --val-groups must not share a group, but both name {both}; "
+                "hold each group out once."
+            )
 
     @property
     def rule(self) -> str:
-        """Human-readable split rule, logged as the ``split_rule`` parameter."""
-        return (
+        """Human-readable split rule, logged as the ``split_rule`` parameter: grouping key,
+        fractions, seed and explicit held-out groups (a study's split identity)."""
+        rule = (
             f"grouped_by_{self.group_by}:train/val/test="
             f"{1 - self.val_fraction - self.test_fraction:.2f}/{self.val_fraction:.2f}/"
-            f"{self.test_fraction:.2f}"
+            f"{self.test_fraction:.2f}:seed={self.seed}"
         )
+        if self.val_groups:
+            rule += f":val={','.join(self.val_groups)}"
+        if self.test_groups:
+            rule += f":test={','.join(self.test_groups)}"
+        return rule

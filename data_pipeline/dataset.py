@@ -33,13 +33,16 @@ from data_pipeline import layout
 from data_pipeline._io import atomic_write
 from data_pipeline._sources import ClipInfo
 from data_pipeline._sources import ClipSource
+from data_pipeline._sources import RawWindows
 from data_pipeline._sources import SequenceSource
+from data_pipeline.config import AUTO_GROUP
 from data_pipeline.config import FeatureConfig
 from data_pipeline.config import LabelConfig
 from data_pipeline.config import SplitConfig
 from data_pipeline.config import WindowConfig
 from data_pipeline.errors import ConfigError
 from data_pipeline.errors import DataError
+from data_pipeline.labels import resolve_labels
 from data_pipeline.splits import class_weights
 from data_pipeline.splits import group_folds
 from data_pipeline.splits import split_groups
@@ -49,7 +52,7 @@ from data_pipeline.windowed import WindowedData
 logger = logging.getLogger(__name__)
 
 #: Bump when windowing, labelling or splitting changes, so old cache files are not reused.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 _CACHE_SUBDIR = Path(".cache") / "windows"
 _USER_CACHE = Path("~/.cache/stroke-search/windows")
 
@@ -92,8 +95,11 @@ class Dataset:
 
         Args:
             path: the data folder.
-            labels: label mapping, serve switch, neutral class, annotation fps.
-            split: split fractions, seed and grouping key.
+            labels: label mapping, serve switch, neutral class, annotation fps; the mapping
+                comes from ``labels.file``, else the folder's ``labels.toml``
+                (``data_pipeline.labels.resolve_labels``).
+            split: split fractions, seed, grouping key and held-out groups; ``auto``
+                grouping is resolved here (``split_config`` holds the key used).
             cache_dir: where window caches go. None picks ``<path>/.cache/windows``, or
                 ``~/.cache/stroke-search/windows`` when the data folder is read-only.
 
@@ -106,11 +112,15 @@ class Dataset:
                 f"data folder {path} does not exist; check the path, or run "
                 f"`python -m data_pipeline synth --out {path}` to generate one."
             )
+        labels = resolve_labels(labels, path)
         source: ClipSource | SequenceSource
         if layout.is_sequence_folder(path):
-            source = SequenceSource(path)
+            source = SequenceSource(path, labels)
         else:
             source = ClipSource(path, labels)
+        if split.group_by == AUTO_GROUP:
+            split = dataclasses.replace(split, group_by=source.default_group_key())
+            logger.info("split groups by %s", split.group_by)
         dataset = cls(
             path, source, labels=labels, split=split,
             cache_dir=_cache_dir(path, cache_dir), fingerprint=fingerprint(path),
@@ -148,13 +158,21 @@ class Dataset:
         """The split group of ``clip_id`` under ``split_config.group_by`` (clip, player, ...)."""
         return self._source.group_of(clip_id, self.split_config.group_by)
 
-    def handedness(self, clip_id: str) -> str:
-        """``left``, ``right`` or ``unknown``: groups.toml, else the annotation, else inferred."""
-        return self._source.handedness(clip_id)[0]
+    def handedness(self, clip_id: str, scope: str = "player") -> str:
+        """``left``, ``right`` or ``unknown``: groups.toml, else the annotation, else inferred
+        per player (``scope="player"``) or per clip (``"clip"``)."""
+        return self._source.handedness(clip_id, scope)[0]
 
-    def handedness_source(self, clip_id: str) -> str:
+    def handedness_source(self, clip_id: str, scope: str = "player") -> str:
         """Where :meth:`handedness` came from: ``groups.toml``, ``annotation`` or ``inferred``."""
-        return self._source.handedness(clip_id)[1]
+        return self._source.handedness(clip_id, scope)[1]
+
+    def handedness_detail(self, clip_id: str, scope: str = "player") -> str:
+        """What an inferred handedness rests on (``player ana: 42 strokes, confidence 0.81``);
+        empty when it was given."""
+        if isinstance(self._source, ClipSource):
+            return self._source.inference_detail(clip_id, scope)
+        return ""
 
     def admissible_window_range(self, reference_fps: float = 30.0) -> tuple[int, int]:
         """``(1, longest clip or sample length in reference frames)``: window sizes that fit."""
@@ -177,6 +195,13 @@ class Dataset:
         self._memory[key] = self._last = data
         return data
 
+    def unsplit_windows(
+        self, window: WindowConfig, features: FeatureConfig = FeatureConfig()
+    ) -> RawWindows:
+        """The windows, their class names and clips before any split (not cached): what a
+        folder too small to split still makes."""
+        return self._source.build(window, features)
+
     def group_folds(
         self, k: int, seed: int, data: WindowedData | None = None
     ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -191,7 +216,9 @@ class Dataset:
         if data is None:
             raise ConfigError("group_folds needs windows: call Dataset.windows(...) first.")
         pool = np.sort(np.concatenate([data.split.train, data.split.val]))
-        return group_folds(data.groups, data.y, pool, k=k, seed=seed)
+        pool = pool[~data.augmented[pool]]
+        folds = group_folds(data.groups, data.y, pool, k=k, seed=seed)
+        return [(with_mirrored(train, data.augmented), val) for train, val in folds]
 
     def _key(self, window: WindowConfig, features: FeatureConfig) -> str:
         settings = {
@@ -203,7 +230,7 @@ class Dataset:
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:32]
 
     def _build(self, window: WindowConfig, features: FeatureConfig) -> WindowedData:
-        raw = self._source.build(window, features)
+        raw = self.unsplit_windows(window, features)
         if not len(raw.labels):
             raise DataError(
                 f"no window of {window.window_size} frames (overlap {window.overlap}) qualifies "
@@ -213,13 +240,20 @@ class Dataset:
         class_index = {name: i for i, name in enumerate(raw.class_names)}
         y = np.array([class_index[label] for label in raw.labels], dtype=np.int64)
         groups = np.array([self.group_of(c) for c in raw.clips])
-        split = split_groups(groups, y, n_classes=len(raw.class_names), config=self.split_config)
+        real = np.flatnonzero(~raw.augmented)
+        split = split_groups(
+            groups[real], y[real], n_classes=len(raw.class_names), config=self.split_config
+        )
+        if raw.augmented.any():  # mirrored copies train with their originals, never evaluate
+            split = SplitIndices(
+                train=with_mirrored(split.train, raw.augmented), val=split.val, test=split.test
+            )
         return WindowedData(
             X=raw.X, y=y, mask=raw.mask, groups=groups, class_names=raw.class_names,
             feature_names=raw.feature_names, split=split,
             class_weights=class_weights(y[split.train], raw.class_names), window=window,
             features=features, labels=self.labels, fingerprint=self.fingerprint,
-            split_rule=self.split_config.rule,
+            split_rule=self.split_config.rule, augmented=raw.augmented,
         )
 
     def _read_cache(
@@ -242,6 +276,7 @@ class Dataset:
             split=SplitIndices(arrays["train"], arrays["val"], arrays["test"]),
             class_weights=meta["class_weights"], window=window, features=features,
             labels=self.labels, fingerprint=self.fingerprint, split_rule=meta["split_rule"],
+            augmented=arrays["augmented"],
         )
 
     def _write_cache(self, key: str, data: WindowedData) -> None:
@@ -253,22 +288,31 @@ class Dataset:
         np.savez(
             buffer, X=data.X, y=data.y, mask=data.mask, groups=data.groups,
             train=data.split.train, val=data.split.val, test=data.split.test,
-            meta=np.array(json.dumps(meta)),
+            augmented=data.augmented, meta=np.array(json.dumps(meta)),
         )
         with atomic_write(self.cache_dir / f"{key}.npz") as handle:
             handle.write(buffer.getbuffer())
 
 
+def with_mirrored(index: np.ndarray, augmented: np.ndarray) -> np.ndarray:
+    """``index`` plus the mirrored copy of each of its windows (see ``RawWindows``: the copies
+    follow the originals in the same order)."""
+    n_real = int((~augmented).sum())
+    copies = index[index < n_real] + n_real if augmented.any() else index[:0]
+    return np.sort(np.concatenate([index, copies]))
+
+
 def fingerprint(path: str | Path) -> str:
     """sha256 over the names and bytes of a data folder's inputs, in sorted name order.
 
-    Inputs: ``poses/*.npz``, ``annotations/*.json``, ``groups.toml`` and ``sequences.npz``.
+    Inputs: ``poses/*.npz``, ``annotations/*.json``, ``groups.toml``, ``labels.toml`` and
+    ``sequences.npz``.
     Videos are not read (the pose files record their hash) and caches are not inputs.
     """
     path = Path(path)
     files = sorted(
         [*path.glob(f"{layout.POSES_DIR}/*.npz"), *path.glob(f"{layout.ANNOTATIONS_DIR}/*.json"),
-         path / layout.GROUPS_FILE, path / layout.SEQUENCES_FILE]
+         path / layout.GROUPS_FILE, path / layout.LABELS_FILE, path / layout.SEQUENCES_FILE]
     )
     digest = hashlib.sha256()
     for file in files:

@@ -17,14 +17,17 @@ a frame, is stored as (0, 0, 0, visibility 0) in that frame: visibility 0 is the
 "missing" mark (the cache's per-frame mask cannot say which landmark is missing). A frame with
 no landmark at all is masked.
 
-**Labels.** From a ``label`` column, else from the file name without a trailing number
+**Labels.** From a label column (the first of :data:`LABEL_COLUMNS` the header has: ``label``,
+``shot``, ``stroke``, ``class``), else from the file name without a trailing number
 (``forehand_012.csv`` -> ``forehand``). A label column may change within a file: every run of
 one non-empty label becomes one segment; empty cells are "no stroke".
 
 **Output** (see :mod:`data_pipeline.layout`): ``OUT/poses/<stem>.npz`` per CSV, a Label Studio
 shaped ``OUT/annotations/<stem>.json`` with the labelled frame ranges (1-based, inclusive, as
 Label Studio writes them), and ``OUT/groups.toml`` with ``group = "<parent folder name>"`` per
-clip: split by it with ``SplitConfig(group_by="group")``. ``<stem>`` is the CSV's path below
+clip (the split groups by it unless the clips name a ``player``), and ``OUT/labels.toml`` mapping
+every label found to itself (kept when the folder already has one, so edits survive a re-import;
+see :mod:`data_pipeline.labels`). ``<stem>`` is the CSV's path below
 SRC with ``/`` replaced by ``__``, so equal file names in different folders stay apart.
 """
 
@@ -43,6 +46,7 @@ import numpy as np
 from data_pipeline._io import atomic_write_text
 from data_pipeline.errors import ConfigError
 from data_pipeline.errors import DataError
+from data_pipeline.labels import write_label_file
 from data_pipeline.landmarks import LANDMARK_INDEX
 from data_pipeline.landmarks import MEDIAPIPE_LANDMARKS
 from data_pipeline.landmarks import N_LANDMARKS
@@ -65,6 +69,8 @@ ALIASES: dict[str, str] = {
 _CHANNELS = {"x": 0, "y": 1, "z": 2, "score": 3, "visibility": 3, "confidence": 3}
 _COLUMN = re.compile(r"^(?P<keypoint>.+)_(?P<channel>x|y|z|score|visibility|confidence)$")
 _TRAILING_NUMBER = re.compile(r"[\s_\-]*\d+$")
+#: Header names of the per-row label column, in order of preference (case-insensitive).
+LABEL_COLUMNS = ("label", "shot", "stroke", "class")
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,7 @@ def import_keypoint_csvs(
         raise DataError(f"--src {src} holds no .csv file; give the folder of the keypoint CSVs.")
     groups: dict[str, str] = {}
     ignored: set[str] = set()
+    found: set[str] = set()
     n_frames = 0
     for path in files:
         relative = path.relative_to(src)
@@ -127,11 +134,13 @@ def import_keypoint_csvs(
         segments = _segments(labels or [_label_from_name(path)] * len(landmarks))
         if not segments:
             raise DataError(f"{path}: the label column is empty in every row; label the strokes.")
+        found |= {label for label, _, _ in segments}
         save_pose_clip(out / POSES_DIR / f"{stem}.npz", clip)
         atomic_write_text(out / ANNOTATIONS_DIR / f"{stem}.json", _label_studio(stem, segments))
         groups[stem] = relative.parent.name or src.resolve().name
         n_frames += clip.n_frames
     atomic_write_text(out / GROUPS_FILE, _groups_toml(groups))
+    write_label_file(out, found)
     if ignored:
         logger.warning("ignored keypoints without a MediaPipe counterpart: %s", sorted(ignored))
     return KeypointImport(tuple(groups), n_frames, tuple(sorted(ignored)))
@@ -170,8 +179,9 @@ def _read_csv(
     landmarks, mask = _to_cache(values, path, image_size)
     lowered = [h.lower() for h in header]
     labels = None
-    if "label" in lowered:
-        column = lowered.index("label")
+    name = next((c for c in LABEL_COLUMNS if c in lowered), None)
+    if name is not None:
+        column = lowered.index(name)
         labels = [row[column].strip() if column < len(row) else "" for row in rows[1:]]
     return landmarks, mask, labels, ignored
 

@@ -34,6 +34,7 @@ import numpy as np
 
 from data_pipeline._io import atomic_write
 from data_pipeline.errors import DataError
+from data_pipeline.labels import write_label_file
 from data_pipeline.layout import SEQUENCES_FILE
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,8 @@ def write_sequences(
         source_split: one entry per sample naming the split it came from, or None.
 
     Returns:
-        The written file.
+        The written file (``labels.toml`` beside it maps every class to itself unless the
+        folder has one already).
 
     Raises:
         DataError: a rule of the module docstring is broken (the message names it).
@@ -107,6 +109,7 @@ def write_sequences(
     target = Path(out_dir) / SEQUENCES_FILE
     with atomic_write(target) as handle:
         handle.write(buffer.getvalue())
+    write_label_file(out_dir, classes)
     logger.info("%s: %d samples x %d steps x %d features, classes %s", target, *X.shape, classes)
     return target
 

@@ -6,12 +6,15 @@ A *clip* data folder (videos, the synthetic dataset, imported keypoint CSVs)::
     DIR/poses/<stem>.npz     pose cache, one file per video (see data_pipeline.pose_cache)
     DIR/videos/              optional source videos (extraction fills poses/ from them)
     DIR/groups.toml          optional: [groups."<stem>"] player = "...", camera = "...",
-                             handedness = "left" | "right"
+                             group = "...", handedness = "left" | "right"
+    DIR/labels.toml          optional: raw label -> class, dropped labels, background classes
+                             (see data_pipeline.labels)
 
 A *sequence* data folder (generic fixed-length labelled samples, e.g. sensor data)::
 
     DIR/sequences.npz        X [N, T, F] float, y [N] str, optional groups [N] str,
                              optional feature_names [F] str, optional fps (scalar)
+    DIR/labels.toml          optional, as above (without it the labels are the classes)
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ ANNOTATIONS_DIR = "annotations"
 POSES_DIR = "poses"
 VIDEOS_DIR = "videos"
 GROUPS_FILE = "groups.toml"
+LABELS_FILE = "labels.toml"
 SEQUENCES_FILE = "sequences.npz"
 DATASET_INFO_FILE = "dataset.json"
 

@@ -66,17 +66,21 @@ def split_groups(
 ) -> SplitIndices:
     """Split windows into train / val / test by group (see the module docstring).
 
+    Groups named in ``config.test_groups`` / ``config.val_groups`` are held out as they are;
+    the other held-out split (if not named) is drawn from the remaining groups.
+
     Args:
         groups: str ``[N]`` group of each window.
         y: int ``[N]`` class index of each window.
         n_classes: number of classes (``y`` holds ``0 .. n_classes - 1``).
-        config: fractions, seed and grouping.
+        config: fractions, seed, grouping and explicit held-out groups.
 
     Returns:
         Sorted window indices per split.
 
     Raises:
-        DataError: fewer than :data:`MIN_GROUPS` groups; the message says how many are needed.
+        DataError: fewer than :data:`MIN_GROUPS` groups, a named group the data does not
+            have, or named groups that leave no group for training.
     """
     names, group_of = np.unique(np.asarray(groups), return_inverse=True)
     n_train, n_val, n_test = split_sizes(len(names), config)
@@ -86,14 +90,35 @@ def split_groups(
             f"groups (one each for train, val and test), but the data has {len(names)} "
             f"({', '.join(map(str, names[:10]))}); add clips, or group by a finer key."
         )
+    fixed_val = _named_groups(names, config.val_groups, "--val-groups", config.group_by)
+    fixed_test = _named_groups(names, config.test_groups, "--test-groups", config.group_by)
+    free = np.setdiff1d(np.arange(len(names)), np.concatenate([fixed_val, fixed_test]))
+    draw_val = 0 if len(fixed_val) else n_val
+    draw_test = 0 if len(fixed_test) else n_test
+    while len(free) - draw_val - draw_test < 1 and max(draw_val, draw_test) > 1:
+        if draw_test >= draw_val:
+            draw_test -= 1
+        else:
+            draw_val -= 1
+    if len(free) - draw_val - draw_test < 1:
+        raise DataError(
+            f"the groups named by --val-groups/--test-groups leave no {config.group_by} for "
+            f"training ({len(names)} groups in all); name fewer groups."
+        )
     counts = np.zeros((len(names), n_classes), dtype=np.int64)
     np.add.at(counts, (group_of, np.asarray(y, dtype=np.int64)), 1)
     rng = np.random.default_rng(config.seed)
-    targets = np.array([n_train, n_val, n_test]) / len(names)
+    sizes = np.array([len(free) - draw_val - draw_test, len(fixed_val) + draw_val,
+                      len(fixed_test) + draw_test])  # fmt: skip
+    targets = sizes / len(names)
     best_key, best = None, None
-    for _ in range(N_CANDIDATES):
-        order = rng.permutation(len(names))
-        parts = (order[n_val + n_test:], order[:n_val], order[n_val:n_val + n_test])
+    for _ in range(N_CANDIDATES if draw_val + draw_test else 1):
+        order = free[rng.permutation(len(free))]
+        parts = (
+            order[draw_val + draw_test:],
+            np.concatenate([fixed_val, order[:draw_val]]),
+            np.concatenate([fixed_test, order[draw_val:draw_val + draw_test]]),
+        )
         key = _score(counts, parts, targets)
         if best_key is None or key < best_key:
             best_key, best = key, parts
@@ -102,9 +127,22 @@ def split_groups(
     split = SplitIndices(*(np.flatnonzero(member) for member in chosen))
     logger.info(
         "split by %s (seed %d): %d/%d/%d groups, %d/%d/%d windows", config.group_by,
-        config.seed, n_train, n_val, n_test, len(split.train), len(split.val), len(split.test),
+        config.seed, *sizes, len(split.train), len(split.val), len(split.test),
     )
     return split
+
+
+def _named_groups(names: np.ndarray, wanted: tuple[str, ...], flag: str, key: str) -> np.ndarray:
+    """Indices into ``names`` of the groups a flag names; DataError listing them if unknown."""
+    index = {str(name): i for i, name in enumerate(names)}
+    unknown = [g for g in wanted if g not in index]
+    if unknown:
+        shown = ", ".join(map(str, names[:20])) + (" ..." if len(names) > 20 else "")
+        raise DataError(
+            f"{flag} names {unknown}, but the data has no such {key}; its {key} groups are: "
+            f"{shown}."
+        )
+    return np.array([index[g] for g in wanted], dtype=np.int64)
 
 
 def _score(

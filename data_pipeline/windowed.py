@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field
 
 import numpy as np
 
@@ -38,6 +39,8 @@ class WindowedData:
         labels: the label settings used.
         fingerprint: hash of the source data (the dataset's fingerprint).
         split_rule: human-readable split rule.
+        augmented: bool ``[N]``, True for the mirrored copies of ``mirror_augmentation``
+            (they are in the train split only); all False without augmentation.
     """
 
     X: np.ndarray
@@ -53,6 +56,11 @@ class WindowedData:
     labels: LabelConfig
     fingerprint: str
     split_rule: str
+    augmented: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    def __post_init__(self) -> None:
+        if len(self.augmented) != len(self.y):
+            object.__setattr__(self, "augmented", np.zeros(len(self.y), dtype=bool))
 
     @property
     def n_classes(self) -> int:

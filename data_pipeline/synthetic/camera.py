@@ -4,6 +4,13 @@ Projects world points to normalised image coordinates (``x`` right, ``y`` down, 
 a MediaPipe-like ``z`` (depth relative to the hip midpoint, in units of the image width, smaller is
 closer) and ``visibility`` (lower for landmarks hidden behind the body or outside the frame), and
 adds correlated jitter, occasional outliers and frames without any detection.
+
+Seen from behind, real estimators (MediaPipe, MoveNet) often take the player for someone facing
+the camera and report the left side as the right: whole stretches of frames come back with every
+left/right landmark pair swapped (x unchanged). :func:`observe` does the same on ``behind`` views:
+stretches of about :data:`SWAP_SECONDS` s cover a share ``min(SWAP_SHARE * difficulty, 0.45)`` of
+the frames, so which wrist moves faster flips between strokes of one player, as on real match
+video.
 """
 
 from __future__ import annotations
@@ -14,11 +21,16 @@ import numpy as np
 from scipy.signal import lfilter
 
 from data_pipeline.landmarks import LANDMARK_INDEX
+from data_pipeline.landmarks import mirror_permutation
 
 VIEWPOINTS: tuple[str, ...] = ("behind", "elevated", "side", "diagonal")
 MAX_SPREAD = 2.0  # camera placement variety stops growing beyond this difficulty
 _LIMBS = [LANDMARK_INDEX[f"{s}_{p}"] for s in ("left", "right") for p in ("wrist", "elbow", "ankle")]
 _TORSO = [LANDMARK_INDEX[f"{s}_{p}"] for s in ("left", "right") for p in ("shoulder", "hip")]
+#: Share of a back view's frames (per unit of difficulty) reported with left and right swapped.
+SWAP_SHARE = 0.3
+#: Mean length in seconds of one swapped stretch.
+SWAP_SECONDS = 1.5
 
 
 @dataclass(frozen=True)
@@ -137,7 +149,29 @@ def observe(points: np.ndarray, camera: Camera, fps: float, rng: np.random.Gener
     landmarks = np.stack([x, y, z, np.clip(visibility, 0.0, 1.0)], axis=-1).astype(np.float32)
     mask = _detections(n, fps, rng, difficulty) & ~outside[:, _TORSO].any(axis=1)
     landmarks[~mask] = 0.0
+    if camera.viewpoint == "behind":
+        swapped = left_right_swaps(n, fps, rng, difficulty)
+        landmarks[swapped] = landmarks[swapped][:, mirror_permutation()]
     return landmarks, mask
+
+
+def left_right_swaps(
+    n: int, fps: float, rng: np.random.Generator, difficulty: float
+) -> np.ndarray:
+    """Bool ``[n]``: frames the estimator reports with left and right swapped (see the module
+    docstring); a two-state Markov chain, so swaps come in stretches."""
+    share = min(SWAP_SHARE * difficulty, 0.45)
+    swapped = np.zeros(n, dtype=bool)
+    if share <= 0:
+        return swapped
+    leave = 1.0 / (SWAP_SECONDS * fps)
+    enter = share * leave / (1 - share)
+    draws = rng.random(n)
+    state = bool(rng.random() < share)
+    for t in range(n):
+        swapped[t] = state
+        state = draws[t] >= leave if state else draws[t] < enter
+    return swapped
 
 
 def _detections(n: int, fps: float, rng: np.random.Generator, difficulty: float) -> np.ndarray:

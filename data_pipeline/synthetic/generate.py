@@ -49,7 +49,7 @@ from data_pipeline.synthetic.timeline import simulate_clip
 logger = logging.getLogger(__name__)
 
 GENERATOR = "stroke-search synthetic tennis"
-GENERATOR_VERSION = "3"  # 3: players differ more in style (strokes.PERSONAL_STYLE_DEGREES)
+GENERATOR_VERSION = "4"  # 4: left/right swaps on back views (camera.left_right_swaps)
 DEFAULT_N_CLIPS = 32
 DEFAULT_PATH = Path("data") / "synthetic"
 MAX_DIFFICULTY = 3.0

@@ -126,7 +126,7 @@ def test_load_annotations_reads_every_file_of_a_folder(tmp_path: Path) -> None:
         ("malformed.json", r"malformed.json is not valid JSON \(line 3, column"),
         ("no_video.json", r"no_video.json#task 5 names no video.*fields: \['image'\]"),
         ("missing_video.json", r"not_extracted.mp4' of missing_video.json#task 6 has no pose"),
-        ("unknown_label.json", r"unknown label 'Voleio' in unknown_label.json#task 7.*label_map"),
+        ("unknown_label.json", r"unknown label 'Voleio' in unknown_label.json#task 7.*create .*labels.toml.*--labels FILE"),
         ("empty_range.json", r"range 40-39 of label 'Fronthand'.* is empty"),
         ("beyond_video.json", r"range 990-1001 .* ends after the video's last frame 1000"),
         ("duplicate_task.json", r"'secao_99' is annotated twice"),

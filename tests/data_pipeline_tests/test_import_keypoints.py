@@ -11,7 +11,6 @@ import pytest
 from data_pipeline.__main__ import main
 from data_pipeline.annotations import load_annotations
 from data_pipeline.annotations import videos_from_poses
-from data_pipeline.config import LabelConfig
 from data_pipeline.config import SplitConfig
 from data_pipeline.config import WindowConfig
 from data_pipeline.dataset import Dataset
@@ -133,9 +132,10 @@ def test_import_keypoint_csvs_end_to_end_into_grouped_windows(tmp_path: Path) ->
     import_keypoint_csvs(src, tmp_path / "out", fps=30.0)
     dataset = Dataset.open(tmp_path / "out", split=SplitConfig(group_by="group", seed=0))
     data = dataset.windows(WindowConfig(window_size=15, overlap=5))
-    # The downstream path runs unchanged: 60 features of the default 15 landmarks, 2 classes.
+    # The downstream path runs unchanged: 60 features of the default 15 landmarks, 2 classes
+    # named as the data names them (the import's labels.toml maps each label to itself).
     assert data.X.shape[1:] == (15, 60)
-    assert data.class_names == ("backhand", "fronthand")
+    assert data.class_names == ("backhand", "forehand")
     # No player (folder) appears in two splits.
     players = [set(data.groups[getattr(data.split, s)]) for s in ("train", "val", "test")]
     assert all(players) and not (players[0] & players[1] or players[0] & players[2])
@@ -265,12 +265,16 @@ def test_import_keypoints_command(
     assert code == 2 and err.count("\n") == 1 and "does not exist" in err
 
 
-def test_import_keypoints_labels_pass_through_the_label_map(tmp_path: Path) -> None:
+def test_import_keypoints_labels_become_the_classes_through_labels_toml(tmp_path: Path) -> None:
     _write_csv(tmp_path / "src" / "g" / "smash_1.csv", _coco_rows(4, seed=6))
     import_keypoint_csvs(tmp_path / "src", tmp_path / "out")
-    # Raw labels keep their spelling; a label the mapping does not know fails at load time
-    # with the mapping's message, so the user extends LabelConfig.label_map.
-    with pytest.raises(DataError, match="unknown label 'smash'"):
-        load_annotations(tmp_path / "out" / "annotations")
-    mapped = LabelConfig(label_map={"smash": "smash"})
-    assert load_annotations(tmp_path / "out" / "annotations", labels=mapped)[0].segments
+    # Raw labels keep their spelling in the annotations; the import's labels.toml maps each to
+    # itself, so the folder opens without any mapping in the code.
+    assert (tmp_path / "out" / "labels.toml").read_text().count('"smash" = "smash"') == 1
+    assert Dataset.open(tmp_path / "out").class_names == ("smash",)
+    # Without labels.toml the Label Studio mapping applies and names the file to create.
+    (tmp_path / "out" / "labels.toml").unlink()
+    with pytest.raises(DataError, match=r"unknown label 'smash'.*create .*out/labels.toml"):
+        Dataset.open(tmp_path / "out")
+
+

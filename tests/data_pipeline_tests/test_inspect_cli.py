@@ -51,7 +51,7 @@ def test_inspect_json_reports_clips_segments_and_windows(
     # Windows per class and split add up to the total; every split holds at least one group.
     total = sum(n for split in windows["per_split"].values() for n in split.values())
     assert total == windows["total"] > 0 and windows["stride"] == 20
-    assert all(n >= 1 for n in windows["groups_per_split"].values())
+    assert all(len(names) >= 1 for names in windows["groups_per_split"].values())
 
 
 def test_inspect_drop_serve_and_neutral_change_the_classes(
@@ -113,10 +113,36 @@ def test_inspect_bad_folder_exits_2(
     assert err.startswith("error: ") and message in err and "Traceback" not in err
 
 
-def test_inspect_window_longer_than_every_clip_exits_2(
+def test_inspect_window_longer_than_every_clip_still_reports_the_folder(
     clip_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["inspect", str(clip_dir), "--window-size", "301", "--overlap", "0"]) == 2
-    # The message names the longest clip and the largest window that fits.
-    assert "choose --window-size <= 300" in capsys.readouterr().err
+    assert main(["inspect", str(clip_dir), "--window-size", "301", "--overlap", "0"]) == 0
+    out = capsys.readouterr().out
+    # The clips are described; the window line names the longest clip and the largest window.
+    assert "clip3" in out and "choose --window-size <= 300" in out
     assert not list((clip_dir / ".cache" / "windows").glob("*"))
+
+
+def test_inspect_single_clip_says_why_no_split(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = make_clip_folder(tmp_path / "one", {"only": (300, 30.0, STROKES)})
+    report = _inspect_json(capsys, str(folder), "--window-size", "30", "--overlap", "10")
+    # One clip: clips, classes and windows per class are reported; the split says why not.
+    assert [row["clip"] for row in report["clips"]] == ["only"]
+    assert report["windows"]["per_class"]["serve"] >= 1
+    assert "needs at least 3 groups" in report["windows"]["split_error"]
+
+
+def test_inspect_lists_raw_labels_classes_and_the_mapping_file(
+    clip_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (clip_dir / "labels.toml").write_text(
+        'background = []\n[labels]\nfronthand = "forehand"\nbackhand = "backhand"\nsaque = false\n'
+    )
+    report = _inspect_json(capsys, str(clip_dir), "--window-size", "30", "--overlap", "10")
+    rows = {(r["label"], r["class"]): r["count"] for r in report["labels"]["raw"]}
+    # Each raw label with its class and count; a dropped label is listed as dropped.
+    assert rows[("Fronthand", "forehand")] == 4 and rows[("saque", "(dropped)")] == 3
+    assert report["classes"] == ["backhand", "forehand"]
+    assert report["labels"]["source"].endswith("labels.toml")
