@@ -265,3 +265,48 @@ def test_dataset_racketsports_end_to_end(racketsports_dir: Path, tmp_path: Path)
     assert all(min(data.class_counts(s).values()) > 0 for s in ("train", "val", "test"))
     # Shorter windows: starts 0 and 10 (the last full window) in each 30-step sample.
     assert ds.windows(WindowConfig(window_size=20, overlap=10)).X.shape == (606, 20, 6)
+
+
+@pytest.mark.parametrize(
+    ("toml", "expected"),
+    [
+        ("".join(f'[groups."clip{i}"]\nplayer = "p{i // 2}"\ngroup = "v{i // 4}"\n'
+                 for i in range(8)), "player"),
+        ("".join(f'[groups."clip{i}"]\ngroup = "v{i % 4}"\n' for i in range(8)), "group"),
+        ('[groups."clip0"]\nplayer = "p0"\n', "clip"),
+    ],
+)
+def test_dataset_default_split_groups_by_the_strongest_key(
+    tmp_path: Path, toml: str, expected: str
+) -> None:
+    clips = {f"clip{i}": (300, 30.0, STROKES) for i in range(8)}
+    folder = make_clip_folder(tmp_path / "d", clips, groups_toml=toml)
+    dataset = Dataset.open(folder)
+    # player where every clip names one, else the import's group, else clip.
+    assert dataset.split_config.group_by == expected
+    data = dataset.windows(SMALL)
+    parts = [set(data.groups[getattr(data.split, s)]) for s in ("train", "val", "test")]
+    assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+
+
+def test_dataset_mirror_augmentation_adds_mirrored_training_windows_only(clip_dir: Path) -> None:
+    dataset = Dataset.open(clip_dir)
+    plain = dataset.windows(SMALL)
+    augmented = dataset.windows(SMALL, FeatureConfig(mirror_augmentation=True))
+    n = len(plain.y)
+    # Every training window gains a mirrored copy with the same label and group; validation
+    # and test are the same windows as without augmentation.
+    assert len(augmented.y) == 2 * n and augmented.augmented.sum() == n
+    assert len(augmented.split.train) == 2 * len(plain.split.train)
+    assert np.array_equal(augmented.split.val, plain.split.val)
+    assert np.array_equal(augmented.split.test, plain.split.test)
+    assert not augmented.augmented[np.concatenate([augmented.split.val, augmented.split.test])].any()
+    copies = augmented.split.train[augmented.split.train >= n]
+    assert np.array_equal(augmented.y[copies], augmented.y[copies - n])
+    assert not np.allclose(augmented.X[copies], augmented.X[copies - n])
+    # The cache round-trips the augmented flags.
+    again = Dataset.open(clip_dir).windows(SMALL, FeatureConfig(mirror_augmentation=True))
+    assert np.array_equal(again.augmented, augmented.augmented)
+    # Grouped folds never validate on a mirrored copy.
+    for train, val in dataset.group_folds(2, 0, augmented):
+        assert not augmented.augmented[val].any() and augmented.augmented[train].any()

@@ -126,3 +126,40 @@ def test_group_folds_bad_k(k: int, error: type, message: str) -> None:
     groups, y = _windows([[0], [1], [0], [1]])
     with pytest.raises(error, match=message):
         group_folds(groups, y, np.arange(len(y)), k=k, seed=0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n_groups=st.integers(5, 20), seed=st.integers(0, 1000), data=st.data())
+def test_split_groups_named_groups_are_held_out_exactly(n_groups: int, seed: int, data) -> None:
+    groups, y = _windows([[g % 3] for g in range(n_groups)])
+    names = sorted(set(groups.tolist()))
+    test = tuple(data.draw(st.lists(st.sampled_from(names), min_size=1, max_size=2, unique=True)))
+    rest = [n for n in names if n not in test]
+    val = tuple(data.draw(st.lists(st.sampled_from(rest), max_size=1, unique=True)))
+    config = SplitConfig(seed=seed, test_groups=test, val_groups=val)
+    split = split_groups(groups, y, n_classes=3, config=config)
+    # --test-groups are the test split exactly; --val-groups (when given) the validation split;
+    # no group crosses splits and training keeps at least one group.
+    assert set(groups[split.test]) == set(test)
+    if val:
+        assert set(groups[split.val]) == set(val)
+    parts = [set(groups[getattr(split, s)]) for s in ("train", "val", "test")]
+    assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+    assert parts[0] and parts[1]
+
+
+def test_split_groups_unknown_named_group_lists_the_groups() -> None:
+    groups, y = _windows([[0], [1], [2], [0]])
+    config = SplitConfig(group_by="player", test_groups=("clip09",))
+    with pytest.raises(DataError, match=r"--test-groups names \['clip09'\].*no such player.*clip00"):
+        split_groups(groups, y, n_classes=3, config=config)
+
+
+def test_split_config_refuses_a_group_in_both_held_out_splits() -> None:
+    with pytest.raises(ConfigError, match="must not share a group"):
+        SplitConfig(test_groups=("a",), val_groups=("a", "b"))
+
+
+def test_split_rule_names_key_seed_and_held_out_groups() -> None:
+    rule = SplitConfig(group_by="group", seed=3, test_groups=("v1",), val_groups=("v2",)).rule
+    assert rule == "grouped_by_group:train/val/test=0.70/0.15/0.15:seed=3:val=v2:test=v1"
