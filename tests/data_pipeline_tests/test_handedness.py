@@ -30,7 +30,6 @@ from data_pipeline.landmarks import MEDIAPIPE_LANDMARKS
 from data_pipeline.landmarks import mirror_permutation
 from data_pipeline.pose_cache import PoseClip
 from data_pipeline.pose_cache import load_pose_clip
-from tests.data_pipeline_tests._clip_folder import make_clip_folder
 from data_pipeline.synthetic.camera import SWAP_SECONDS
 from data_pipeline.synthetic.camera import SWAP_SHARE
 from data_pipeline.synthetic.camera import Camera
@@ -38,6 +37,7 @@ from data_pipeline.synthetic.camera import left_right_swaps
 from data_pipeline.synthetic.generate import generate_dataset
 from data_pipeline.synthetic.generate import plan_dataset
 from data_pipeline.synthetic.generate import render_clip
+from tests.data_pipeline_tests._clip_folder import make_clip_folder
 
 #: Image (x, y) of a player facing the camera: their right side is on the image's left.
 _STANDING = {
