@@ -1,0 +1,83 @@
+"""The search package's module graph: no import circle, and ``search.plots`` without Keras."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.search_tests._services import REPO_ROOT
+
+
+def _imported_modules(path: Path, package: str) -> set[str]:
+    """Modules of ``package`` that ``path`` imports anywhere, function-local imports included."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names = [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == package and len(parts) > 1:
+                found.add(parts[1])
+    return found
+
+
+def import_graph(folder: Path) -> dict[str, set[str]]:
+    """Each module of the package ``folder`` -> the package's modules it imports."""
+    modules = {path.stem for path in folder.glob("*.py")} - {"__init__"}
+    return {
+        name: (_imported_modules(folder / f"{name}.py", folder.name) & modules) - {name}
+        for name in modules
+    }
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One import circle of ``graph`` as ``[a, b, ..., a]``, or ``[]`` when there is none."""
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> list[str]:
+        if name in path:
+            return path[path.index(name) :] + [name]
+        if name in done:
+            return []
+        for dependency in sorted(graph[name]):
+            cycle = visit(dependency, path + [name])
+            if cycle:
+                return cycle
+        done.add(name)
+        return []
+
+    for start in sorted(graph):
+        cycle = visit(start, [])
+        if cycle:
+            return cycle
+    return []
+
+
+def test_find_cycle_reports_a_circle_through_a_local_import() -> None:
+    # a -> b -> c -> a is found, and a graph without it has none
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) == []
+
+
+@pytest.mark.parametrize("package", ["search"])
+def test_imports_package_has_no_import_circle(package: str) -> None:
+    graph = import_graph(REPO_ROOT / package)
+    # no module reaches itself through the package's imports, at module top or in a function
+    assert find_cycle(graph) == []
+
+
+def test_imports_search_plots_does_not_load_keras() -> None:
+    code = "import sys, search.plots; print('keras' in sys.modules, 'tensorflow' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120
+    )
+    # redrawing plots needs Optuna, plotly, matplotlib and MLflow, never Keras or TensorFlow
+    assert result.stdout.split() == ["False", "False"], result.stderr
