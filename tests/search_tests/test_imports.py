@@ -1,4 +1,4 @@
-"""The search package's module graph: no import circle, and ``search.plots`` without Keras."""
+"""The packages' module graphs: no import circle, and ``search.plots`` without Keras."""
 
 from __future__ import annotations
 
@@ -12,29 +12,30 @@ import pytest
 from tests.search_tests._services import REPO_ROOT
 
 
-def _imported_modules(path: Path, package: str) -> set[str]:
-    """Modules of ``package`` that ``path`` imports anywhere, function-local imports included."""
+def _module_name(path: Path, root: Path) -> str:
+    """``search/_loop.py`` -> ``search._loop``; a package's ``__init__.py`` -> the package."""
+    parts = path.relative_to(root.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imported_names(path: Path) -> set[str]:
+    """Every dotted name ``path`` imports, function-local imports included."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
+            found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names = [f"{node.module}.{alias.name}" for alias in node.names]
-        else:
-            continue
-        for name in names:
-            parts = name.split(".")
-            if parts[0] == package and len(parts) > 1:
-                found.add(parts[1])
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
     return found
 
 
-def import_graph(folder: Path) -> dict[str, set[str]]:
-    """Each module of the package ``folder`` -> the package's modules it imports."""
-    modules = {path.stem for path in folder.glob("*.py")} - {"__init__"}
+def import_graph(root: Path) -> dict[str, set[str]]:
+    """Each module of the package at ``root`` (subpackages included) -> its modules it imports."""
+    paths = {_module_name(path, root): path for path in root.rglob("*.py")}
     return {
-        name: (_imported_modules(folder / f"{name}.py", folder.name) & modules) - {name}
-        for name in modules
+        name: {module for module in _imported_names(path) if module in paths} - {name}
+        for name, path in paths.items()
     }
 
 
@@ -67,7 +68,7 @@ def test_find_cycle_reports_a_circle_through_a_local_import() -> None:
     assert find_cycle({"a": {"b"}, "b": {"c"}, "c": set()}) == []
 
 
-@pytest.mark.parametrize("package", ["search"])
+@pytest.mark.parametrize("package", ["search", "model"])
 def test_imports_package_has_no_import_circle(package: str) -> None:
     graph = import_graph(REPO_ROOT / package)
     # no module reaches itself through the package's imports, at module top or in a function
