@@ -1,4 +1,4 @@
-"""The packages' module graphs: no import circle, and ``search.plots`` without Keras."""
+"""Import rules: no circle in a package, no other package's private module, search.plots lean."""
 
 from __future__ import annotations
 
@@ -73,6 +73,38 @@ def test_imports_package_has_no_import_circle(package: str) -> None:
     graph = import_graph(REPO_ROOT / package)
     # no module reaches itself through the package's imports, at module top or in a function
     assert find_cycle(graph) == []
+
+
+PACKAGES = ("data_pipeline", "model", "search")
+
+
+def _private_imports(path: Path, own: str | None) -> list[str]:
+    """Private modules (``pkg._name``) of the project's packages other than ``own``."""
+    return sorted(
+        name
+        for name in _imported_names(path)
+        if name.split(".")[0] in PACKAGES
+        and name.split(".")[0] != own
+        and any(part.startswith("_") for part in name.split(".")[1:2])
+    )
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_imports_package_uses_only_public_modules_of_the_others(package: str) -> None:
+    found = {
+        str(path.relative_to(REPO_ROOT)): _private_imports(path, package)
+        for path in (REPO_ROOT / package).rglob("*.py")
+    }
+    # product code reaches another package through its public modules and re-exports only
+    assert {path: names for path, names in found.items() if names} == {}
+
+
+def test_imports_benchmarks_use_public_names_and_leave_sys_path_alone() -> None:
+    scripts = sorted((REPO_ROOT / "benchmarks").rglob("*.py"))
+    private = {str(p.relative_to(REPO_ROOT)): _private_imports(p, None) for p in scripts}
+    # benchmarks are clients of the packages: public names only, found without sys.path edits
+    assert {path: names for path, names in private.items() if names} == {}
+    assert [p.name for p in scripts if "sys.path" in p.read_text(encoding="utf-8")] == []
 
 
 def test_imports_search_plots_does_not_load_keras() -> None:
