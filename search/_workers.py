@@ -25,6 +25,8 @@ import time
 from types import FrameType
 
 from data_pipeline.errors import ProjectError
+from data_pipeline.errors import spelled_as
+from search._config import SPACE_SETTING_NAMES
 from search._config import SearchConfig
 from search._console import EXIT_SIGINT
 from search._console import EXIT_SIGTERM
@@ -99,10 +101,11 @@ def _run_worker(config: SearchConfig, index: int) -> int:
     signal.signal(signal.SIGTERM, raise_terminated)
     quiet_libraries(config.verbose)
     try:
-        session = open_session(config)
-        seeded = dataclasses.replace(config, seed=config.seed + SEED_STRIDE * index)
-        session.study.sampler = make_sampler(seeded, session.space)
-        run_study(config, session=session)
+        with spelled_as(SPACE_SETTING_NAMES):
+            session = open_session(config)
+            seeded = dataclasses.replace(config, seed=config.seed + SEED_STRIDE * index)
+            session.study.sampler = make_sampler(seeded, session.space)
+            run_study(config, session=session)
     except KeyboardInterrupt as exc:
         return exit_code(exc)
     except (ProjectError, StudyFailed) as exc:

@@ -15,11 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from data_pipeline.errors import ProjectError
+from data_pipeline.errors import spelled_as
 from search._champion import champion_uri
 from search._config import DEFAULT_DATA
 from search._config import OBJECTIVES
 from search._config import PRUNERS
 from search._config import SAMPLERS
+from search._config import SPACE_SETTING_NAMES
 from search._config import SearchConfig
 from search._config import add_store_arguments
 from search._config import resolve_stores
@@ -188,14 +190,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     session = None
     previous = signal.signal(signal.SIGTERM, raise_terminated)
     try:
-        config = config_from_args(args)
-        check_tracking(config.tracking_uri)  # before any data, study or training work
-        session = prepare_study(config, force=args.force_resume)
-        if args.workers > 1 or config.trials_per_process is not None:
-            result = run_parallel(config, session, args.workers)
-        else:
-            result = run_study(config, session=session)
-        plots = finish_study(session)
+        with spelled_as(SPACE_SETTING_NAMES):
+            config = config_from_args(args)
+            check_tracking(config.tracking_uri)  # before any data, study or training work
+            session = prepare_study(config, force=args.force_resume)
+            if args.workers > 1 or config.trials_per_process is not None:
+                result = run_parallel(config, session, args.workers)
+            else:
+                result = run_study(config, session=session)
+            plots = finish_study(session)
     except StudyFailed as exc:
         if session is not None:
             finish_study(session, status="FAILED")
