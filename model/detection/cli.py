@@ -59,24 +59,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="minimum stroke score of a stroke frame (None: 0.7 with a neutral class, else 0.8)",
     )
-    parser.add_argument(
-        "--merge-gap",
-        type=float,
-        default=defaults.merge_gap_s,
-        help="merge same-class events at most this many seconds apart",
-    )
-    parser.add_argument(
-        "--min-duration",
-        type=float,
-        default=defaults.min_duration_s,
-        help="drop events shorter than this many seconds",
-    )
-    parser.add_argument(
-        "--max-duration",
-        type=float,
-        default=defaults.max_duration_s,
-        help="split events longer than this many seconds",
-    )
+    for flag, default, text in (
+        (
+            "--merge-gap",
+            defaults.merge_gap_s,
+            "merge same-class events at most this many seconds apart",
+        ),
+        ("--min-duration", defaults.min_duration_s, "drop events shorter than this many seconds"),
+        ("--max-duration", defaults.max_duration_s, "split events longer than this many seconds"),
+    ):
+        parser.add_argument(flag, type=float, default=default, help=text)
     parser.add_argument("-v", "--verbose", action="store_true", help="log details")
 
 
@@ -97,12 +89,19 @@ def event_config(args: argparse.Namespace) -> EventConfig:
     )
 
 
-def detect_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m model.detect",
-        description="Find the strokes in a new video with a trained model; write strokes.json, "
-        "strokes.csv, timeline.png (and annotated.mp4).",
+def _parser(prog: str, description: str) -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(
+        prog=prog,
+        description=description,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+
+
+def detect_parser() -> argparse.ArgumentParser:
+    parser = _parser(
+        "python -m model.detect",
+        "Find the strokes in a new video with a trained model; write strokes.json, "
+        "strokes.csv, timeline.png (and annotated.mp4).",
     )
     parser.add_argument("video", type=Path, metavar="VIDEO", help="video file or pose cache .npz")
     parser.add_argument(
@@ -167,11 +166,10 @@ def _check_video(video: Path, *, annotated: bool) -> None:
 
 
 def evaluate_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m model.evaluate_detection",
-        description="Event-level precision, recall and F1 of stroke detection on held-out clips, "
+    parser = _parser(
+        "python -m model.evaluate_detection",
+        "Event-level precision, recall and F1 of stroke detection on held-out clips, "
         "against their annotations; logged to MLflow as its own run.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--data", type=Path, required=True, help="clip data folder")
     parser.add_argument(
