@@ -9,7 +9,7 @@ pipeline adds under 10 %).
 
 Usage::
 
-    python benchmarks/bench_data.py [--video PATH] [--frames 90] [--repeats 3] [--pose-model PATH]
+    python -m benchmarks.bench_data [--video PATH] [--frames 90] [--repeats 3] [--pose-model PATH]
 
 Without ``--video`` a panning 512 x 512 video of a real photograph (``skimage.data.astronaut``)
 is written to a temporary folder. Window build times are in ``benchmarks/bench_windows.py``.
@@ -19,21 +19,17 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from collections.abc import Sequence
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from data_pipeline._pose_detection import ExtractionSettings  # noqa: E402
-from data_pipeline._pose_detection import import_mediapipe  # noqa: E402
-from data_pipeline._pose_detection import open_landmarker  # noqa: E402
-from data_pipeline.extract import extract_video  # noqa: E402
-from data_pipeline.pose_model import resolve_pose_model  # noqa: E402
+from data_pipeline import ExtractionSettings
+from data_pipeline import import_mediapipe
+from data_pipeline import open_landmarker
+from data_pipeline.extract import extract_video
+from data_pipeline.pose_model import resolve_pose_model
 
 
 def detect_only(video: Path, model: Path) -> int:
@@ -82,8 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         video = args.video
         if video is None:
-            sys.path.insert(0, str(REPO / "tests" / "data_pipeline_tests"))
-            from videos import write_astronaut_video
+            from tests.data_pipeline_tests.videos import write_astronaut_video
 
             video = Path(tmp) / "astronaut.mp4"
             write_astronaut_video(video, n_frames=args.frames, step=(1, 0))

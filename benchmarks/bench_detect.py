@@ -33,19 +33,19 @@ from collections.abc import Callable
 from collections.abc import Sequence
 from pathlib import Path
 
-from data_pipeline._io import atomic_write_text
+from data_pipeline import atomic_write_text
 from data_pipeline.config import FeatureConfig
 from data_pipeline.extract import extract_video
 from data_pipeline.features import feature_names_for
-from model._detection_cli import load_model
 from model.artifacts import KERAS_FILE
 from model.artifacts import PREPROCESSING_FILE
 from model.artifacts import PreprocessingSettings
 from model.artifacts import write_preprocessing
 from model.build import build_model
-from model.detect import detect_clip
 from model.detect import main as detect_main
-from model.detect import write_outputs
+from model.detection import detect_clip
+from model.detection import load_model
+from model.detection import write_outputs
 from model.spec import ModelSpec
 from tests.data_pipeline_tests.videos import write_astronaut_video
 

@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import numpy as np
     import tensorflow as tf
 
-    from data_pipeline._io import atomic_write_text
+    from data_pipeline import atomic_write_text
     from data_pipeline.config import WindowConfig
     from data_pipeline.dataset import Dataset
     from data_pipeline.synthetic import ensure_default_dataset

@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _child(args.child[0], args.child[1], int(args.child[2]), int(args.child[3]))
         return 0
 
-    from data_pipeline._io import atomic_write_text
+    from data_pipeline import atomic_write_text
 
     runs: dict[str, dict[str, list[list[float]]]] = {m: {i: [] for i in INPUTS} for m in MODELS}
     for repeat in range(args.repeats):

@@ -12,7 +12,7 @@ Per seed (training seed, and fold seed for CV):
 1. single split, all four feature arms (raw / body_scaled, each with and without handedness
    canonicalisation): train on the train groups, early-stop on the val groups, score val and test;
    "selected by val" is the arm each seed's validation macro-F1 picks;
-2. RacketSports: the same single split, then ``--cv K`` (``search._cv.cross_validate``: K fold
+2. RacketSports: the same single split, then ``--cv K`` (``search.cross_validate``: K fold
    models, retrain on all non-test groups for the folds' median best epoch, test once);
 3. synthetic ``--cv K`` on the arm with the best mean single-split validation score (CV for all
    four arms would cost 4 x (K + 1) fits per seed, beyond the time budget of a shared machine).
@@ -39,7 +39,7 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from data_pipeline._io import atomic_write_text
+from data_pipeline import atomic_write_text
 from data_pipeline.config import FeatureConfig
 from data_pipeline.config import SplitConfig
 from data_pipeline.config import WindowConfig
@@ -47,7 +47,7 @@ from data_pipeline.dataset import Dataset
 from model.evaluation import evaluate
 from model.spec import ModelSpec
 from model.training import train_model
-from search._cv import cross_validate
+from search import cross_validate
 
 #: A smaller, faster-stopping V2 (same layer pattern, bidirectional off and dropout .3/.3/.2).
 SPEC = ModelSpec.baseline().replace(
@@ -105,7 +105,7 @@ def cross_validated(
     spec: ModelSpec,
     k: int,
 ) -> list[dict[str, Any]]:
-    """Per seed (training and fold seed): ``search._cv.cross_validate`` on one arm."""
+    """Per seed (training and fold seed): ``search.cross_validate`` on one arm."""
     rows = []
     data = dataset.windows(window, features)
     for seed in seeds:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import optuna
 
-from data_pipeline._io import atomic_write_text
+from data_pipeline import atomic_write_text
 from data_pipeline.synthetic import generate_dataset
 
 SPACE = """
@@ -51,7 +51,7 @@ high = 1e-2
 log = true
 """
 ONE_THREAD = (
-    "import sys; from search._workers import limit_tf_threads; limit_tf_threads(1); "
+    "import sys; from search import limit_tf_threads; limit_tf_threads(1); "
     "from search.run import main; raise SystemExit(main(sys.argv[1:]))"
 )
 

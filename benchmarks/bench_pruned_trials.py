@@ -25,7 +25,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from search._config import DEFAULT_STORAGE  # noqa: E402  (after the TensorFlow log level)
+from search import DEFAULT_STORAGE  # noqa: E402  (after the TensorFlow log level)
 
 RESULTS = Path(__file__).with_name("results") / "bench_pruned_trials.json"
 
@@ -41,12 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     import optuna
     from search_bench.contenders import macro_f1
 
-    from data_pipeline._io import atomic_write_text
+    from data_pipeline import atomic_write_text
     from model.training import train_model
-    from search._config import SearchConfig
-    from search._params import suggest
-    from search._runner import load_space
-    from search._runner import open_dataset
+    from search import SearchConfig
+    from search import load_space
+    from search import open_dataset
+    from search import suggest
 
     try:
         study = optuna.load_study(study_name=args.study, storage=args.storage)

@@ -45,11 +45,10 @@ from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from search_bench import report
 
-from data_pipeline._io import atomic_write_text
+from data_pipeline import atomic_write_text
 from data_pipeline.errors import ConfigError
 from data_pipeline.errors import ProjectError
 
@@ -233,7 +232,7 @@ def _child(args: Any) -> int:
 
 
 def _quiet() -> None:
-    from search.run import quiet_libraries
+    from search import quiet_libraries
 
     quiet_libraries(False)
     # a run stopped by its budget while TensorFlow traces a graph leaves unused tensors behind

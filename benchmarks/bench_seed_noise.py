@@ -35,10 +35,10 @@ def _configurations(dataset: Any, draws: int, seed: int) -> list[tuple[str, Any]
     """(name, ``TrialParams``): the V2 baseline, then ``draws`` random draws of the space."""
     import optuna
 
-    from search._params import baseline_values
-    from search._params import suggest
-    from search._space import DEFAULT_SPACE
-    from search._space import SearchSpace
+    from search import DEFAULT_SPACE
+    from search import SearchSpace
+    from search import baseline_values
+    from search import suggest
 
     window_range = dataset.admissible_window_range()
     space = SearchSpace.from_toml(DEFAULT_SPACE).clip_window(*window_range)
@@ -75,10 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from search_bench.report import mean_spread
 
-    from data_pipeline._io import atomic_write_text
+    from data_pipeline import atomic_write_text
     from data_pipeline.dataset import Dataset
     from data_pipeline.synthetic import ensure_default_dataset
-    from search.run import quiet_libraries
+    from search import quiet_libraries
 
     quiet_libraries(verbose=False)
     dataset = Dataset.open(args.data or ensure_default_dataset())

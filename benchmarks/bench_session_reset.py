@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _child(args.child, args.models, args.data)
         return 0
 
-    from data_pipeline._io import atomic_write_text
+    from data_pipeline import atomic_write_text
 
     runs = {}
     for reset in RESETS:

@@ -20,17 +20,14 @@ from __future__ import annotations
 
 import itertools
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from search_bench.committed import parse_results_args
 
-from data_pipeline._io import atomic_write_text
-
-sys.path.insert(0, str(Path(__file__).parent))
-from search_bench.committed import parse_results_args  # noqa: E402
+from data_pipeline import atomic_write_text
 
 
 def shared_pairs(paths: Sequence[Path]) -> dict[str, list[dict[str, Any]]]:

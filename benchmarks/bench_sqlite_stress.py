@@ -3,7 +3,7 @@
 Set-ups, each on a fresh file in a temporary folder:
   default      optuna.storages.RDBStorage("sqlite:///...") as Optuna builds it for a URL string
   wal_timeout  WAL journal + 60 s busy timeout, pysqlite's deferred transactions
-  ours         search._storage.open_storage: WAL + 60 s busy timeout + BEGIN IMMEDIATE
+  ours         search.open_storage: WAL + 60 s busy timeout + BEGIN IMMEDIATE
   journal      optuna.storages.JournalStorage(JournalFileBackend(...))
 
 Every worker runs trials as the search does: ask, suggest 6 parameters, report 5 intermediate
@@ -27,10 +27,10 @@ from pathlib import Path
 
 import optuna
 
-from data_pipeline._io import atomic_write_text
-from search._storage import engine_kwargs
-from search._storage import normalize_storage_url
-from search._storage import open_storage
+from data_pipeline import atomic_write_text
+from search import engine_kwargs
+from search import normalize_storage_url
+from search import open_storage
 
 SETUPS = ("default", "wal_timeout", "ours", "journal")
 

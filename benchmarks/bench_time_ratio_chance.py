@@ -16,19 +16,16 @@ Identical runs stored in two result files (a 5-seed report and its 8-seed merge)
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from search_bench.committed import parse_results_args
+from search_bench.report import curve
+from search_bench.report import time_to_reach
 
-from data_pipeline._io import atomic_write_text
-
-sys.path.insert(0, str(Path(__file__).parent))
-from search_bench.committed import parse_results_args  # noqa: E402
-from search_bench.report import curve  # noqa: E402
-from search_bench.report import time_to_reach  # noqa: E402
+from data_pipeline import atomic_write_text
 
 RIVALS = ("plain", "grid")
 TARGET_RATIO = 1 / 3

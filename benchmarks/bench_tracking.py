@@ -29,7 +29,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from data_pipeline._io import atomic_write_text
+from data_pipeline import atomic_write_text
 from data_pipeline.config import WindowConfig
 from data_pipeline.dataset import Dataset
 from data_pipeline.synthetic import ensure_default_dataset

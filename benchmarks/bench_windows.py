@@ -25,7 +25,7 @@ from collections.abc import Callable
 from collections.abc import Sequence
 from pathlib import Path
 
-from data_pipeline._io import atomic_write_text
+from data_pipeline import atomic_write_text
 from data_pipeline.config import WindowConfig
 from data_pipeline.dataset import Dataset
 from data_pipeline.synthetic import generate_dataset

@@ -28,9 +28,9 @@ import optuna
 from mlflow import MlflowClient
 from optuna.trial import TrialState
 
-from search._config import add_store_arguments
-from search._config import resolve_stores
-from search._tracking import RUN_ID_ATTR
+from search import RUN_ID_ATTR
+from search import add_store_arguments
+from search import resolve_stores
 
 
 def summarise(study: optuna.Study, client: MlflowClient) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from data_pipeline.config import LabelConfig
 from data_pipeline.config import WindowConfig
 from data_pipeline.errors import ConfigError
 from data_pipeline.errors import DataError
+from data_pipeline.errors import setting
 from data_pipeline.features import clip_features
 from data_pipeline.features import sequence_features
 from data_pipeline.groups import ClipGroups
@@ -90,10 +91,10 @@ class ClipInfo:
 
 def _check_window_fits(window: WindowConfig, longest: int, name: str) -> None:
     if window.window_size > longest:
+        size = setting("window_size")
         raise ConfigError(
-            f"--window-size {window.window_size} is longer than every clip: the longest, {name}, "
-            f"has {longest} frames at {window.reference_fps:g} fps; choose --window-size "
-            f"<= {longest}."
+            f"{size} {window.window_size} is longer than every clip: the longest, {name}, "
+            f"has {longest} frames at {window.reference_fps:g} fps; choose {size} <= {longest}."
         )
 
 

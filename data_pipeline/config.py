@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from dataclasses import field
 
 from data_pipeline.errors import ConfigError
+from data_pipeline.errors import setting
 from data_pipeline.landmarks import DEFAULT_SUBSET
 
 #: Raw Label Studio labels -> class names. Slices go to their side, serve keeps its own class.
@@ -142,18 +143,21 @@ class WindowConfig:
     min_coverage: float = 0.5
 
     def __post_init__(self) -> None:
+        size, overlap = setting("window_size"), setting("overlap")
         if self.window_size < 1:
-            raise ConfigError(f"--window-size must be at least 1, but got {self.window_size=}.")
+            raise ConfigError(f"{size} must be at least 1, but got {self.window_size=}.")
         if self.overlap < 0:
-            raise ConfigError(f"--overlap must be >= 0, but got {self.overlap=}.")
+            raise ConfigError(f"{overlap} must be >= 0, but got {self.overlap=}.")
         if self.overlap >= self.window_size:
             raise ConfigError(
-                "--overlap must be smaller than --window-size (the stride would be "
+                f"{overlap} must be smaller than {size} (the stride would be "
                 f"{self.window_size - self.overlap}), but got overlap={self.overlap}, "
-                f"window_size={self.window_size}; lower --overlap or raise --window-size."
+                f"window_size={self.window_size}; lower {overlap} or raise {size}."
             )
         if not self.reference_fps > 0:
-            raise ConfigError(f"--reference-fps must be positive, but got {self.reference_fps=}.")
+            raise ConfigError(
+                f"{setting('reference_fps')} must be positive, but got {self.reference_fps=}."
+            )
         if not 0.0 < self.min_coverage <= 1.0:
             raise ConfigError(f"min_coverage must be in (0, 1], but got {self.min_coverage=}.")
 

@@ -42,6 +42,7 @@ from data_pipeline.config import SplitConfig
 from data_pipeline.config import WindowConfig
 from data_pipeline.errors import ConfigError
 from data_pipeline.errors import DataError
+from data_pipeline.errors import setting
 from data_pipeline.labels import resolve_labels
 from data_pipeline.splits import class_weights
 from data_pipeline.splits import group_folds
@@ -235,7 +236,7 @@ class Dataset:
             raise DataError(
                 f"no window of {window.window_size} frames (overlap {window.overlap}) qualifies "
                 f"as a sample in {self.path} under min_coverage={window.min_coverage}; lower "
-                "--window-size or min_coverage, or enable the neutral class."
+                f"{setting('window_size')} or min_coverage, or enable the neutral class."
             )
         class_index = {name: i for i, name in enumerate(raw.class_names)}
         y = np.array([class_index[label] for label in raw.labels], dtype=np.int64)

@@ -17,7 +17,7 @@ from typing import Any
 
 import keras
 
-from data_pipeline._io import atomic_write_text
+from data_pipeline import atomic_write_text
 from data_pipeline.config import FeatureConfig
 from data_pipeline.config import WindowConfig
 from data_pipeline.errors import DataError

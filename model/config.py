@@ -14,6 +14,7 @@ from data_pipeline.config import LabelConfig
 from data_pipeline.config import SplitConfig
 from data_pipeline.config import WindowConfig
 from data_pipeline.errors import ConfigError
+from data_pipeline.errors import spelled_as
 from model.spec import ModelSpec
 
 if sys.version_info >= (3, 11):
@@ -28,6 +29,8 @@ _SECTIONS: dict[str, type] = {
     "labels": LabelConfig,
     "split": SplitConfig,
 }
+#: How ``model.train``'s errors name the window settings: keys of the config's ``[window]`` table.
+WINDOW_SETTING_NAMES = {f.name: f"[window] {f.name}" for f in dataclasses.fields(WindowConfig)}
 _TOP_LEVEL = ("data", "seed", "experiment")
 
 
@@ -80,13 +83,14 @@ def load_train_config(path: Path | None = None, **overrides: Any) -> TrainConfig
         values["model"]["epochs"] = given.pop("epochs")
     values.update(given)
     try:
-        return TrainConfig(
-            data=Path(values["data"]),
-            seed=int(values["seed"]),
-            experiment=str(values["experiment"]),
-            model=ModelSpec.from_dict(values["model"]),
-            **{name: _section(cls, name, values[name]) for name, cls in _SECTIONS.items()},
-        )
+        with spelled_as(WINDOW_SETTING_NAMES):
+            return TrainConfig(
+                data=Path(values["data"]),
+                seed=int(values["seed"]),
+                experiment=str(values["experiment"]),
+                model=ModelSpec.from_dict(values["model"]),
+                **{name: _section(cls, name, values[name]) for name, cls in _SECTIONS.items()},
+            )
     except TypeError as exc:  # a wrongly typed value the dataclasses could not take
         raise ConfigError(f"invalid training configuration: {exc}") from exc
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from data_pipeline._io import atomic_write
+from data_pipeline import atomic_write
 
 
 def plot_training_history(

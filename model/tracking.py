@@ -33,8 +33,8 @@ import numpy as np
 from mlflow.entities import Metric
 from mlflow.entities import Param
 
-from data_pipeline._io import atomic_write
-from data_pipeline._io import atomic_write_text
+from data_pipeline import atomic_write
+from data_pipeline import atomic_write_text
 from data_pipeline.errors import ConfigError
 from data_pipeline.features import feature_names_for
 from data_pipeline.windowed import WindowedData

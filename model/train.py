@@ -9,7 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from data_pipeline.errors import ProjectError
+from data_pipeline.errors import spelled_as
 from model.config import DEFAULT_CONFIG
+from model.config import WINDOW_SETTING_NAMES
 from model.config import TrainConfig
 from model.config import load_train_config
 from model.stores import DEFAULT_TRACKING_URI
@@ -82,7 +84,8 @@ def run_training(config: TrainConfig, *, tracking_uri: str | None, verbose: bool
 
         data_dir = ensure_default_dataset(data_dir)
     dataset = Dataset.open(data_dir, labels=config.labels, split=config.split)
-    data = dataset.windows(config.window, config.features)
+    with spelled_as(WINDOW_SETTING_NAMES):
+        data = dataset.windows(config.window, config.features)
     uri, experiment_id = setup_tracking(tracking_uri, config.experiment)
     progress = [] if verbose else [TqdmCallback(verbose=0, disable=None, leave=False)]
     warm_up_model_logging()

@@ -23,16 +23,30 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 _EXPORTS = {
+    "DEFAULT_SPACE": "search._space",
+    "DEFAULT_STORAGE": "search._config",
+    "RUN_ID_ATTR": "search._tracking",
+    "PruningCallback": "search._pruning",
     "SearchConfig": "search._config",
     "SearchSpace": "search._space",
     "TrialParams": "search._params",
-    "suggest": "search._params",
-    "PruningCallback": "search._pruning",
-    "make_pruner": "search._pruning",
-    "prepare_study": "search._runner",
-    "run_study": "search._runner",
-    "finish_study": "search._runner",
+    "add_store_arguments": "search._config",
+    "baseline_values": "search._params",
     "champion_uri": "search._champion",
+    "cross_validate": "search._cv",
+    "engine_kwargs": "search._storage",
+    "finish_study": "search._runner",
+    "limit_tf_threads": "search._workers",
+    "load_space": "search._runner",
+    "make_pruner": "search._pruning",
+    "normalize_storage_url": "search._storage",
+    "open_dataset": "search._runner",
+    "open_storage": "search._storage",
+    "prepare_study": "search._runner",
+    "quiet_libraries": "search._console",
+    "resolve_stores": "search._config",
+    "run_study": "search._runner",
+    "suggest": "search._params",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -18,6 +18,11 @@ from search._storage import validate_study_name
 DEFAULT_NAME = "tennis_stroke_recognition"
 DEFAULT_STORAGE = "sqlite:///studies/optuna.db"
 DEFAULT_DATA = Path("data/synthetic")
+#: How ``search.run``'s errors name the window settings: tables of the ``--space`` file.
+SPACE_SETTING_NAMES = {
+    "window_size": "the space's [window_size]",
+    "overlap": "the space's [overlap]",
+}
 #: objective name -> Optuna direction. The objective is read from the validation evaluation.
 OBJECTIVES: dict[str, str] = {"val_macro_avg_f1_score": "maximize", "val_loss": "minimize"}
 SAMPLERS = ("tpe", "random", "grid")

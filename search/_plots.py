@@ -18,12 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 
 import optuna
 
-from data_pipeline._io import atomic_write
-from data_pipeline._io import atomic_write_text
+from data_pipeline import atomic_write
+from data_pipeline import atomic_write_text
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 PLOT_NAMES = (
     "optimization_history",
@@ -49,6 +53,15 @@ class PlotSet:
 def plot_folder(study_name: str, root: Path = Path("studies")) -> Path:
     """``studies/<study>/plots``."""
     return root / study_name / "plots"
+
+
+def publish_plots(study: optuna.Study, client: MlflowClient, parent_run_id: str | None) -> PlotSet:
+    """Write ``studies/<study>/plots`` and log the folder to the parent run (when there is one)."""
+    objective = str(study.user_attrs.get("objective", "objective"))
+    plots = write_plots(study, plot_folder(study.study_name), target_name=objective)
+    if parent_run_id is not None:
+        client.log_artifacts(parent_run_id, str(plots.html.parent), "plots")
+    return plots
 
 
 def _plot_arguments(study: optuna.Study, target_name: str) -> dict[str, dict[str, Any]]:

@@ -31,10 +31,11 @@ from model.tracking import warm_up_model_logging
 from search._champion import record_best
 from search._config import DEFAULT_DATA
 from search._config import SearchConfig
+from search._loop import optimize_until
+from search._loop import study_lock
 from search._objective import Objective
 from search._plots import PlotSet
-from search._plots import plot_folder
-from search._plots import write_plots
+from search._plots import publish_plots
 from search._progress import StudyFailed
 from search._progress import TrialCallbacks
 from search._pruning import make_pruner
@@ -48,8 +49,6 @@ from search._study import recover_stale_trials
 from search._study import retry_stale_trial
 from search._tracking import Tracker
 from search._tracking import ensure_parent_run
-from search._workers import optimize_until
-from search._workers import study_lock
 
 _log = logging.getLogger(__name__)
 
@@ -202,15 +201,6 @@ def finish_study(session: Session, *, status: str = "FINISHED") -> PlotSet:
     tracker = session.tracker
     plots = publish_plots(session.study, tracker.client, tracker.parent_run_id)
     tracker.client.set_terminated(tracker.parent_run_id, status=status)
-    return plots
-
-
-def publish_plots(study: optuna.Study, client: MlflowClient, parent_run_id: str | None) -> PlotSet:
-    """Write ``studies/<study>/plots`` and log the folder to the parent run (when there is one)."""
-    objective = str(study.user_attrs.get("objective", "objective"))
-    plots = write_plots(study, plot_folder(study.study_name), target_name=objective)
-    if parent_run_id is not None:
-        client.log_artifacts(parent_run_id, str(plots.html.parent), "plots")
     return plots
 
 

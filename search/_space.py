@@ -18,16 +18,21 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sys
 from dataclasses import dataclass
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import optuna
-import tomllib
 
 from data_pipeline.config import FeatureConfig
 from data_pipeline.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 DEFAULT_SPACE = Path(__file__).with_name("default_space.toml")
 GRID_SPACE = Path(__file__).with_name("grid_space.toml")

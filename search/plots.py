@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from data_pipeline.errors import ProjectError
 from search._config import add_store_arguments
 from search._config import resolve_stores
+from search._plots import publish_plots
+from search._reading import open_existing
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,13 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Draw the plots; user errors print one line on stderr and return 2."""
     args = build_parser().parse_args(argv)
-    from search._reading import open_existing
-
     try:
         storage, tracking_uri = resolve_stores(args)
         handle = open_existing(args.study, storage=storage, tracking_uri=tracking_uri)
-        from search._runner import publish_plots
-
         plots = publish_plots(handle.study, handle.client, handle.parent_run_id)
     except ProjectError as exc:
         print(f"error: {exc}", file=sys.stderr)

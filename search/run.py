@@ -9,30 +9,32 @@ RUNNING are failed on the next start and their parameters tried once more.
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 from data_pipeline.errors import ProjectError
+from data_pipeline.errors import spelled_as
 from search._champion import champion_uri
 from search._config import DEFAULT_DATA
 from search._config import OBJECTIVES
 from search._config import PRUNERS
 from search._config import SAMPLERS
+from search._config import SPACE_SETTING_NAMES
 from search._config import SearchConfig
 from search._config import add_store_arguments
 from search._config import resolve_stores
+from search._console import exit_code
+from search._console import quiet_libraries
+from search._console import raise_terminated
 from search._progress import StudyFailed
 from search._remote import check_tracking
-from search._storage import install_log_redaction
-from search._workers import Terminated
+from search._runner import finish_study
+from search._runner import prepare_study
+from search._runner import run_study
 from search._workers import add_arguments as add_worker_arguments
 from search._workers import run_parallel
-
-EXIT_SIGINT, EXIT_SIGTERM = 130, 143
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -181,42 +183,22 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
     )
 
 
-def quiet_libraries(verbose: bool) -> None:
-    """Keep TensorFlow, Optuna and MLflow quiet unless -v."""
-    level = logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    install_log_redaction()
-    import optuna
-
-    # quiet: our progress line reports failed trials; Optuna would add their tracebacks
-    optuna.logging.set_verbosity(level if verbose else logging.ERROR)
-    for name in ("mlflow", "alembic", "tensorflow", "absl"):
-        logging.getLogger(name).setLevel(level if verbose else logging.ERROR)
-
-
-def _raise_terminated(signum: int, frame: FrameType | None) -> None:
-    raise Terminated(f"signal {signum}")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the search; user errors print one line on stderr and return 2."""
     args = build_parser().parse_args(argv)
     quiet_libraries(args.verbose)
-    from search._runner import finish_study
-    from search._runner import prepare_study
-    from search._runner import run_study
-
     session = None
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
     try:
-        config = config_from_args(args)
-        check_tracking(config.tracking_uri)  # before any data, study or training work
-        session = prepare_study(config, force=args.force_resume)
-        if args.workers > 1 or config.trials_per_process is not None:
-            result = run_parallel(config, session, args.workers)
-        else:
-            result = run_study(config, session=session)
-        plots = finish_study(session)
+        with spelled_as(SPACE_SETTING_NAMES):
+            config = config_from_args(args)
+            check_tracking(config.tracking_uri)  # before any data, study or training work
+            session = prepare_study(config, force=args.force_resume)
+            if args.workers > 1 or config.trials_per_process is not None:
+                result = run_parallel(config, session, args.workers)
+            else:
+                result = run_study(config, session=session)
+            plots = finish_study(session)
     except StudyFailed as exc:
         if session is not None:
             finish_study(session, status="FAILED")
@@ -225,13 +207,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         if session is not None:
             session.tracker.client.set_terminated(session.tracker.parent_run_id, status="KILLED")
-        code = EXIT_SIGTERM if isinstance(exc, Terminated) else EXIT_SIGINT
         print(
             "interrupted: the running trial was marked FAIL and will be retried; run the same "
             "command again to resume.",
             file=sys.stderr,
         )
-        return code
+        return exit_code(exc)
     except ProjectError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,7 +1,8 @@
 """The five contenders, each run in-process on its own copy of the data and its own stores.
 
 1. ``service``: this service's defaults (TPE, median pruning on val_loss, window cache), driven
-   through ``search._runner`` exactly as ``python -m search.run`` drives it.
+   through ``search.prepare_study`` and ``search.run_study`` exactly as ``python -m search.run``
+   drives them.
 2. ``plain``: the Optuna + MLflow docs recipe: ``optuna.create_study`` with its default TPE,
    ``optuna_integration.MLflowCallback``, no pruning, the windows rebuilt every trial (a fresh
    ``Dataset`` with an empty cache), the same space, model builder and ``train_model``.
@@ -45,9 +46,9 @@ from model.build import build_model
 from model.evaluation import evaluate
 from model.training import fit_batches
 from model.training import train_model
-from search._params import suggest
-from search._space import DEFAULT_SPACE
-from search._space import SearchSpace
+from search import DEFAULT_SPACE
+from search import SearchSpace
+from search import suggest
 from search_bench.clock import FitClock
 from search_bench.clock import Trial
 
@@ -113,10 +114,10 @@ def _service(spec: RunSpec, clock: FitClock, t0: float, **settings: Any) -> list
     """The service's defaults, with ``settings`` (``SearchConfig`` fields) changed."""
     from mlflow import MlflowClient
 
-    from search._config import SearchConfig
-    from search._runner import prepare_study
-    from search._runner import run_study
-    from search._tracking import RUN_ID_ATTR
+    from search import RUN_ID_ATTR
+    from search import SearchConfig
+    from search import prepare_study
+    from search import run_study
 
     config = SearchConfig(
         study="bench", experiment="bench", data=spec.data, n_trials=_MANY,
@@ -210,7 +211,7 @@ def optuna_trials(
 
 
 class HpTrial:
-    """Lets ``search._params.suggest`` sample from KerasTuner ``HyperParameters`` (same space).
+    """Lets ``search.suggest`` sample from KerasTuner ``HyperParameters`` (same space).
 
     Args:
         hp: the tuner's hyperparameters of one trial.

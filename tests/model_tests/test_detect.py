@@ -1,4 +1,4 @@
-"""Stroke detection on new clips and videos (model.detect), with one tiny model per session."""
+"""Stroke detection on new clips and videos (model.detection), with one tiny model per session."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from data_pipeline.pose_cache import load_pose_clip
 from data_pipeline.pose_cache import save_pose_clip
 from data_pipeline.resample import resample_clip
 from model.artifacts import load_stroke_model
-from model.detect import build_parser
-from model.detect import detect_clip
 from model.detect import main
-from model.event_matching import match_events
+from model.detection import detect_clip
+from model.detection.cli import detect_parser
+from model.detection.matching import match_events
 from tests.data_pipeline_tests.videos import write_astronaut_video
 from tests.data_pipeline_tests.videos import write_blank_video
 from tests.model_tests._detector import Detector
@@ -84,7 +84,7 @@ def test_detect_parser_has_no_window_flags() -> None:
     # preprocessing settings are never re-typed: asking for them is a usage error
     for flag in ("--window-size", "--overlap", "--reference-fps"):
         with pytest.raises(SystemExit):
-            build_parser().parse_args(["clip.npz", flag, "45"])
+            detect_parser().parse_args(["clip.npz", flag, "45"])
 
 
 def test_detect_clip_at_60_fps_matches_30_fps(detector: Detector, dataset: Dataset) -> None:

@@ -1,4 +1,4 @@
-"""Window predictions -> frame scores -> stroke events (model.events)."""
+"""Window predictions -> frame scores -> stroke events (model.detection.events)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from data_pipeline.errors import ConfigError
-from model.events import EventConfig
-from model.events import StrokeEvent
-from model.events import frame_scores
-from model.events import scores_to_events
+from model.detection.events import EventConfig
+from model.detection.events import StrokeEvent
+from model.detection.events import frame_scores
+from model.detection.events import scores_to_events
 
 CLASSES = ("backhand", "fronthand", "neutral")
 

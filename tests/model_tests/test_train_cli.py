@@ -48,7 +48,10 @@ def test_load_train_config_defaults_are_v2_and_files_override(tmp_path):
     [
         ("[model]\nunits = 3\n", r"unknown key\(s\) \['units'\] in \[model\]"),
         ("[windows]\nwindow_size = 3\n", "unknown setting 'windows'"),
-        ("[window]\noverlap = 50\n", "--overlap must be smaller than --window-size"),
+        (
+            "[window]\noverlap = 50\n",
+            r"\[window\] overlap must be smaller than \[window\] window_size",
+        ),
         ("[model]\ndropout = [0.1]\n", "dropout needs 3 rates"),
         ("[model\n", "not valid TOML"),
     ],

@@ -7,8 +7,11 @@ from pathlib import Path
 import optuna
 import pytest
 
+from data_pipeline.config import WindowConfig
 from data_pipeline.errors import ConfigError
+from data_pipeline.errors import spelled_as
 from model.spec import ModelSpec
+from search._config import SPACE_SETTING_NAMES
 from search._params import baseline_values
 from search._params import grid_values
 from search._params import suggest
@@ -227,3 +230,13 @@ def test_grid_sampler_runs_the_users_grid_points_after_the_baseline() -> None:
         params = suggest(study.ask(), space)
         # every later trial is a grid point
         assert all(value in grid[name] for name, value in params.sampled.items())
+
+
+def test_space_window_errors_name_the_space_tables() -> None:
+    with spelled_as(SPACE_SETTING_NAMES):
+        # under search.run a window error names the space file's tables, not inspect's flags
+        with pytest.raises(ConfigError, match=r"lower the space's \[overlap\] or raise the"):
+            WindowConfig(window_size=10, overlap=10)
+    # outside, the data pipeline's own flags
+    with pytest.raises(ConfigError, match="lower --overlap or raise --window-size"):
+        WindowConfig(window_size=10, overlap=10)

@@ -16,13 +16,13 @@ from optuna.trial import TrialState
 
 from data_pipeline.errors import ConfigError
 from search._config import SearchConfig
+from search._loop import optimize_until
 from search._recovery import OWNER_ATTR
 from search._recovery import fail_stale_trials
 from search._storage import HeartbeatConfig
 from search._storage import open_storage
 from search._study import RETRY_OF_ATTR
 from search._study import retry_stale_trial
-from search._workers import optimize_until
 from search._workers import threads_per_worker
 from tests.search_tests._services import child_env
 from tests.search_tests._services import search_command

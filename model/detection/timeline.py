@@ -13,9 +13,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from data_pipeline._io import atomic_write
-from model.events import NEUTRAL
-from model.events import StrokeEvent
+from data_pipeline import atomic_write
+from model.detection.events import NEUTRAL
+from model.detection.events import StrokeEvent
 
 
 class TimelineLane(NamedTuple):

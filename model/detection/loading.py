@@ -1,4 +1,4 @@
-"""Shared by ``model.detect`` and ``model.evaluate_detection``: model loading and common flags.
+"""Loading the model that ``model.detect`` and ``model.evaluate_detection`` use.
 
 ``--model`` takes ``models:/NAME@ALIAS`` (the search registers its best model with the alias
 ``champion``), ``models:/NAME/VERSION``, ``runs:/RUN_ID/PATH`` or a saved model (a ``.keras`` file
@@ -9,8 +9,6 @@ outputs and evaluation runs can link to it.
 
 from __future__ import annotations
 
-import argparse
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +18,7 @@ from data_pipeline.errors import ConfigError
 from model.artifacts import MLMODEL_FILE
 from model.artifacts import PreprocessingSettings
 from model.artifacts import load_stroke_model
-from model.events import EventConfig
 from model.stores import DEFAULT_EXPERIMENT
-from model.stores import DEFAULT_TRACKING_URI
 from model.stores import resolve_tracking_uri
 
 #: The search registers its best model under the experiment's name with the alias ``champion``.
@@ -100,60 +96,3 @@ def _registry_run_id(reference: str) -> str | None:
     if alias:
         return client.get_model_version_by_alias(name, alias).run_id
     return client.get_model_version(name, version).run_id if version.isdigit() else None
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Flags shared by ``model.detect`` and ``model.evaluate_detection``: model and event rule."""
-    defaults = EventConfig()
-    parser.add_argument(
-        "--model",
-        default=DEFAULT_MODEL,
-        help="models:/NAME@ALIAS, models:/NAME/VERSION, runs:/ID/PATH or a saved model path",
-    )
-    parser.add_argument(
-        "--tracking-uri",
-        default=None,
-        help=f"MLflow store (env MLFLOW_TRACKING_URI, else {DEFAULT_TRACKING_URI})",
-    )
-    parser.add_argument(
-        "--confidence",
-        type=float,
-        default=None,
-        help="minimum stroke score of a stroke frame (None: 0.7 with a neutral class, else 0.8)",
-    )
-    parser.add_argument(
-        "--merge-gap",
-        type=float,
-        default=defaults.merge_gap_s,
-        help="merge same-class events at most this many seconds apart",
-    )
-    parser.add_argument(
-        "--min-duration",
-        type=float,
-        default=defaults.min_duration_s,
-        help="drop events shorter than this many seconds",
-    )
-    parser.add_argument(
-        "--max-duration",
-        type=float,
-        default=defaults.max_duration_s,
-        help="split events longer than this many seconds",
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log details")
-
-
-def configure_logging(verbose: bool) -> None:
-    """Quiet by default (MLflow's store messages included); ``-v`` logs details."""
-    level = logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(message)s")
-    logging.getLogger("mlflow").setLevel(level)
-
-
-def event_config(args: argparse.Namespace) -> EventConfig:
-    """The :class:`EventConfig` the event flags describe."""
-    return EventConfig(
-        confidence=args.confidence,
-        merge_gap_s=args.merge_gap,
-        min_duration_s=args.min_duration,
-        max_duration_s=args.max_duration,
-    )

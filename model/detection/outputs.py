@@ -1,5 +1,10 @@
 """What ``python -m model.detect`` writes: ``strokes.json``, ``strokes.csv``, ``annotated.mp4``.
 
+Outputs in ``--out``: ``strokes.json`` (settings, per-class counts, events with class, start/end
+frame in the video's own frames, start/end time in seconds and confidence), ``strokes.csv`` (the
+events), ``timeline.png`` and, with ``--annotated-video``, ``annotated.mp4`` (the video with the
+already extracted poses and the current stroke drawn; no second pose pass).
+
 Event frames are counted in the source video's own frames (start inclusive, end exclusive), times
 in seconds from its first frame. ``strokes.json`` also holds the settings that produced the events
 and, when there are none for a reason other than the model's verdict, a ``note``.
@@ -14,18 +19,19 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
 
-from data_pipeline._io import atomic_write_text
+from data_pipeline import atomic_write_text
 from data_pipeline.errors import DataError
 from data_pipeline.landmarks import LANDMARK_INDEX
 from data_pipeline.pose_cache import PoseClip
-
-if TYPE_CHECKING:
-    from model.detect import Detection
+from model.detection.detect import Detection
+from model.detection.events import stroke_score
+from model.detection.loading import LoadedModel
+from model.detection.timeline import timeline_data
+from model.detection.timeline import write_timeline_png
 
 CSV_COLUMNS = ("class", "start_frame", "end_frame", "start_time", "end_time", "confidence")
 
@@ -49,6 +55,23 @@ _BONES = tuple(
         ),
     )
 )
+
+
+def write_outputs(out: Path, detection: Detection, *, video: Path, loaded: LoadedModel) -> None:
+    """Write ``strokes.json``, ``strokes.csv`` and ``timeline.png`` into ``out``."""
+    source = {"video": video.name, "model": loaded.uri, "model_run_id": loaded.run_id}
+    write_strokes_json(out / "strokes.json", detection, source=source)
+    write_strokes_csv(out / "strokes.csv", detection)
+    times = np.arange(detection.scores.shape[0]) / detection.reference_fps
+    data = timeline_data(
+        detection.events,
+        detection.class_names,
+        duration=detection.duration,
+        title=video.name,
+        stroke_score=(times, stroke_score(detection.scores, detection.class_names)),
+        threshold=float(detection.settings["confidence"]),
+    )
+    write_timeline_png(out / "timeline.png", data)
 
 
 def event_records(detection: Detection) -> list[dict[str, object]]:
