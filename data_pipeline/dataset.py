@@ -255,6 +255,7 @@ class Dataset:
             class_weights=class_weights(y[split.train], raw.class_names), window=window,
             features=features, labels=self.labels, fingerprint=self.fingerprint,
             split_rule=self.split_config.rule, augmented=raw.augmented,
+            split_config=self.split_config,
         )
 
     def _read_cache(
@@ -277,7 +278,7 @@ class Dataset:
             split=SplitIndices(arrays["train"], arrays["val"], arrays["test"]),
             class_weights=meta["class_weights"], window=window, features=features,
             labels=self.labels, fingerprint=self.fingerprint, split_rule=meta["split_rule"],
-            augmented=arrays["augmented"],
+            augmented=arrays["augmented"], split_config=self.split_config,
         )
 
     def _write_cache(self, key: str, data: WindowedData) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 
 from data_pipeline.config import FeatureConfig
 from data_pipeline.config import LabelConfig
+from data_pipeline.config import SplitConfig
 from data_pipeline.config import WindowConfig
 
 
@@ -39,6 +40,8 @@ class WindowedData:
         labels: the label settings used.
         fingerprint: hash of the source data (the dataset's fingerprint).
         split_rule: human-readable split rule.
+        split_config: the split settings (grouping key resolved) that made ``split``; None
+            for data built without a ``Dataset``.
         augmented: bool ``[N]``, True for the mirrored copies of ``mirror_augmentation``
             (they are in the train split only); all False without augmentation.
     """
@@ -57,6 +60,7 @@ class WindowedData:
     fingerprint: str
     split_rule: str
     augmented: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    split_config: SplitConfig | None = None
 
     def __post_init__(self) -> None:
         if len(self.augmented) != len(self.y):

@@ -19,6 +19,7 @@ import keras
 
 from data_pipeline import atomic_write_text
 from data_pipeline.config import FeatureConfig
+from data_pipeline.config import SplitConfig
 from data_pipeline.config import WindowConfig
 from data_pipeline.errors import DataError
 from data_pipeline.windowed import WindowedData
@@ -41,6 +42,9 @@ class PreprocessingSettings:
         features: the feature settings (landmark subset, representation, ...).
         class_names: the model's output order.
         feature_names: one name per input column (a check on the input width).
+        split: the train/val/test split of the training data (grouping key, seed, named
+            groups), so evaluation re-derives the same held-out groups; None for models saved
+            before splits were stored.
     """
 
     window_size: int
@@ -49,6 +53,7 @@ class PreprocessingSettings:
     features: FeatureConfig
     class_names: tuple[str, ...]
     feature_names: tuple[str, ...]
+    split: SplitConfig | None = None
 
     @property
     def landmark_subset(self) -> tuple[int, ...]:
@@ -70,6 +75,7 @@ class PreprocessingSettings:
             features=data.features,
             class_names=tuple(data.class_names),
             feature_names=tuple(data.feature_names),
+            split=data.split_config,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,6 +86,10 @@ class PreprocessingSettings:
         }
         values["class_names"] = list(self.class_names)
         values["feature_names"] = list(self.feature_names)
+        if self.split is not None:
+            values["split"] = {
+                k: list(v) if isinstance(v, tuple) else v for k, v in values["split"].items()
+            }
         return {"format_version": FORMAT_VERSION, **values}
 
     @classmethod
@@ -105,9 +115,16 @@ class PreprocessingSettings:
                 features=FeatureConfig(**features),
                 class_names=tuple(values["class_names"]),
                 feature_names=tuple(values["feature_names"]),
+                split=_split(values.get("split")),
             )
         except (KeyError, TypeError) as exc:
             raise DataError(f"preprocessing settings are incomplete or malformed: {exc}") from exc
+
+
+def _split(values: dict[str, Any] | None) -> SplitConfig | None:
+    if values is None:
+        return None
+    return SplitConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
 def write_preprocessing(settings: PreprocessingSettings, path: Path) -> None:

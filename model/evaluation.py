@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
 
 import keras
 import numpy as np
@@ -14,6 +16,7 @@ from sklearn.metrics import confusion_matrix
 from sklearn.metrics import precision_recall_fscore_support
 
 from data_pipeline.errors import DataError
+from data_pipeline.windowed import WindowedData
 
 #: Keras clips probabilities to [eps, 1 - eps] in its cross-entropy; the same here.
 _EPSILON = 1e-7
@@ -35,6 +38,9 @@ class Evaluation:
         averages: ``macro`` / ``weighted`` -> {``precision``, ``recall``, ``f1_score``}.
         confusion: ``[k, k]`` counts, rows true class, columns predicted class.
         report: scikit-learn's classification report text.
+        per_group: group (player, video ...) -> ``macro_f1``, ``accuracy`` and ``windows`` of
+            the split's windows of that group; empty unless groups were given. Macro F1 of
+            a group averages over the classes that group has windows of.
     """
 
     class_names: tuple[str, ...]
@@ -47,6 +53,7 @@ class Evaluation:
     averages: dict[str, dict[str, float]]
     confusion: np.ndarray
     report: str
+    per_group: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def as_metrics(self, prefix: str = "") -> dict[str, float]:
         """The guide's metric names, each prefixed with ``prefix``.
@@ -93,8 +100,12 @@ def evaluate_splits(
     model: keras.Model,
     splits: Mapping[str, tuple[np.ndarray, np.ndarray]],
     class_names: Sequence[str],
+    *,
+    groups: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, Evaluation]:
     """Evaluate ``model`` on several splits (name -> ``(X, y)``) with one prediction pass.
+
+    ``groups`` (split name -> group of each window) adds per-group scores to those splits.
 
     Predicts with direct (eager) model calls in chunks rather than ``model.predict``: for the
     few hundred windows of a split this is faster than tracing a predict function for every
@@ -122,8 +133,41 @@ def evaluate_splits(
         evaluations[name] = evaluation_from_probabilities(
             y, probabilities[start:stop], class_names
         )
+        if groups is not None and name in groups:
+            scores = group_scores(y, probabilities[start:stop].argmax(axis=1), groups[name])
+            evaluations[name] = replace(evaluations[name], per_group=scores)
         start = stop
     return evaluations
+
+
+def evaluate_held_out(model: keras.Model, data: WindowedData) -> dict[str, Evaluation]:
+    """``val`` and ``test`` evaluations of ``model`` on ``data``, each with per-group scores."""
+    splits = ("val", "test")
+    return evaluate_splits(
+        model, {name: data.subset(name) for name in splits}, data.class_names,
+        groups={name: data.groups[getattr(data.split, name)] for name in splits},
+    )  # fmt: skip
+
+
+def group_scores(
+    y: np.ndarray, predicted: np.ndarray, groups: np.ndarray
+) -> dict[str, dict[str, float]]:
+    """Macro F1 (over the classes the group has), accuracy and window count per group.
+
+    Example:
+        >>> group_scores(np.array([0, 1, 0, 0]), np.array([0, 1, 1, 0]), np.array(list("aabb")))
+        {'a': {'macro_f1': 1.0, 'accuracy': 1.0, 'windows': 2}, 'b': {'macro_f1': 0.3333333333333333, 'accuracy': 0.5, 'windows': 2}}
+    """
+    scores = {}
+    for group in sorted(set(np.asarray(groups).tolist())):
+        member = np.asarray(groups) == group
+        truth, guess = np.asarray(y)[member], np.asarray(predicted)[member]
+        f1 = precision_recall_fscore_support(
+            truth, guess, labels=sorted(set(truth.tolist())), average="macro", zero_division=0
+        )[2]
+        scores[str(group)] = {"macro_f1": float(f1), "accuracy": float((truth == guess).mean()),
+                              "windows": int(member.sum())}  # fmt: skip
+    return scores
 
 
 def evaluation_from_probabilities(

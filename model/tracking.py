@@ -5,6 +5,7 @@ per-epoch curves with ``step`` = epoch (1-based), files as artifacts at the run'
 (``model.keras`` + ``preprocessing.json``, ``training_history.png``, the test split's
 ``confusion_matrix.png|txt`` and ``classification_report.txt``, the validation split's
 ``val_confusion_matrix.txt`` and ``val_classification_report.txt``, ``label_classes.npy``,
+``per_group_metrics.json`` (macro F1, accuracy and windows per held-out group of each split),
 and, from ``python -m model.train``, ``train_config.json``) and an MLflow
 Keras model named ``model`` (``runs:/<run_id>/model``) carrying the preprocessing settings.
 
@@ -21,6 +22,7 @@ Metric naming rules beyond the guide:
 from __future__ import annotations
 
 import contextlib
+import json
 import tempfile
 import threading
 import time
@@ -50,6 +52,7 @@ from model.training import CURVES
 from model.training import TrainResult
 
 MODEL_NAME = "model"
+PER_GROUP_FILE = "per_group_metrics.json"
 _SPEC_PARAMS = (
     "optimizer",
     "early_stopping_patience",
@@ -64,6 +67,8 @@ _FEATURE_PARAMS = (
     "keep_visibility",
     "canonical_handedness",
     "max_gap_frames",
+    "handedness_inference",
+    "mirror_augmentation",
 )
 
 
@@ -280,6 +285,9 @@ def _write_files(
     plots.plot_training_history(result.history, result.best_epoch, folder / "training_history.png")
     with atomic_write(folder / "label_classes.npy") as handle:
         np.save(handle, np.array(settings.class_names))
+    per_group = {split: e.per_group for split, e in evaluations.items() if e.per_group}
+    if per_group:
+        atomic_write_text(folder / PER_GROUP_FILE, json.dumps(per_group, indent=2) + "\n")
     for split, evaluation in evaluations.items():
         stem = "" if split == "test" else f"{split}_"
         header = (

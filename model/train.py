@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from data_pipeline.cli_options import add_data_arguments
+from data_pipeline.cli_options import labels_from_args
+from data_pipeline.cli_options import split_from_args
 from data_pipeline.errors import ProjectError
 from data_pipeline.errors import spelled_as
 from model.config import DEFAULT_CONFIG
@@ -42,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--tracking-uri",
         help=f"MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else {DEFAULT_TRACKING_URI})",
     )
+    add_data_arguments(parser)
     parser.add_argument("-v", "--verbose", action="store_true", help="per-epoch Keras output")
     return parser
 
@@ -56,6 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_train_config(
             args.config, data=args.data, seed=args.seed, epochs=args.epochs,
             experiment=args.experiment,
+        )  # fmt: skip
+        config = dataclasses.replace(
+            config, split=split_from_args(args, config.split),
+            labels=labels_from_args(args, config.labels),
         )  # fmt: skip
         tracking_uri = resolve_tracking_uri(args.tracking_uri)  # fail fast, before any import
         summary = run_training(config, tracking_uri=tracking_uri, verbose=args.verbose)
@@ -72,7 +81,7 @@ def run_training(config: TrainConfig, *, tracking_uri: str | None, verbose: bool
     from tqdm.keras import TqdmCallback
 
     from data_pipeline.dataset import Dataset
-    from model.evaluation import evaluate_splits
+    from model.evaluation import evaluate_held_out
     from model.stores import setup_tracking
     from model.tracking import log_training_run
     from model.tracking import warm_up_model_logging
@@ -94,10 +103,7 @@ def run_training(config: TrainConfig, *, tracking_uri: str | None, verbose: bool
         result = train_model(
             config.model, data, seed=config.seed, callbacks=progress, verbose=2 if verbose else 0
         )
-        evaluations = evaluate_splits(
-            result.model, {split: data.subset(split) for split in ("val", "test")},
-            data.class_names,
-        )  # fmt: skip
+        evaluations = evaluate_held_out(result.model, data)
         log_training_run(
             result, evaluations, data, config.model, seed=config.seed,
             extra_params={"data_path": str(data_dir)},

@@ -7,8 +7,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict
 from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 
+from data_pipeline.config import SplitConfig
 from data_pipeline.errors import ConfigError
 from model.stores import DEFAULT_TRACKING_URI
 from model.stores import resolve_tracking_uri
@@ -64,6 +66,11 @@ class SearchConfig:
         cv: grouped K-fold objective with this many folds (see ``search._cv``); None: the
             single train/val split.
         verbose: print per-epoch detail and library logs. Defaults to False.
+        split: the grouped train/val/test split (``--group-by``, ``--split-seed``,
+            ``--test-groups``, ``--val-groups``); part of the study's identity.
+            Defaults to ``SplitConfig()`` (whole players held out where the data names them).
+        labels_file: label mapping TOML (``--labels``); None reads the data folder's
+            ``labels.toml`` if it has one.
         trials_per_process: run trials in worker processes that each end after this many
             trials and are replaced while the study is unfinished (bounds the memory that
             TensorFlow keeps per trained model); None runs every trial in one process.
@@ -90,6 +97,8 @@ class SearchConfig:
     cv: int | None = None
     verbose: bool = False
     trials_per_process: int | None = None
+    split: SplitConfig = field(default_factory=SplitConfig)
+    labels_file: Path | None = None
 
     def __post_init__(self) -> None:
         _check_choice("--objective", self.objective, tuple(OBJECTIVES))
@@ -135,6 +144,7 @@ class SearchConfig:
     def as_params(self) -> dict[str, str]:
         """The settings as strings, for the parent run's record (store passwords hidden)."""
         params = {k: "" if v is None else str(v) for k, v in asdict(self).items()}
+        params["split"] = self.split.rule
         params["storage"] = redact_url(self.storage)
         params["tracking_uri"] = redact_url(self.tracking_uri)
         return params

@@ -16,7 +16,7 @@ import optuna
 
 from data_pipeline.errors import DataError
 from model.evaluation import Evaluation
-from model.evaluation import evaluate_splits
+from model.evaluation import evaluate_held_out
 from model.tracking import log_training_run
 from model.training import HistoryRecorder
 from model.training import train_model
@@ -30,6 +30,7 @@ from search._recovery import mark_owner
 from search._remote import is_tracking_outage
 from search._space import SearchSpace
 from search._study import retry_once
+from search._tracking import PER_GROUP_ATTR
 from search._tracking import Tracker
 
 
@@ -182,11 +183,9 @@ class Objective:
             verbose=self.verbose,
             recorder=recorder,
         )
-        evaluations = evaluate_splits(
-            result.model, {split: data.subset(split) for split in ("val", "test")},
-            data.class_names,
-        )  # fmt: skip
+        evaluations = evaluate_held_out(result.model, data)
         value = objective_value(evaluations["val"], self.objective)
+        trial.set_user_attr(PER_GROUP_ATTR, evaluations["test"].per_group)
         with self.tracker.child_logging(run_id):
             log_training_run(
                 result, evaluations, data, spec, seed=seed, extra_params=params.sampled

@@ -25,6 +25,8 @@ import optuna
 from mlflow import MlflowClient
 from optuna.trial import TrialState
 
+from data_pipeline.config import LabelConfig
+from data_pipeline.config import SplitConfig
 from data_pipeline.dataset import Dataset
 from model.stores import setup_tracking
 from model.tracking import warm_up_model_logging
@@ -44,6 +46,7 @@ from search._space import DEFAULT_SPACE
 from search._space import GRID_SPACE
 from search._space import SearchSpace
 from search._storage import open_storage
+from search._study import data_identity
 from search._study import open_study
 from search._study import recover_stale_trials
 from search._study import retry_stale_trial
@@ -77,13 +80,17 @@ class RunResult:
     best_number: int | None
 
 
-def open_dataset(path: Path) -> Dataset:
-    """Open ``--data``; the default folder is generated on first use (and when it is stale)."""
+def open_dataset(
+    path: Path, *, split: SplitConfig = SplitConfig(), labels_file: Path | None = None
+) -> Dataset:
+    """Open ``--data`` with the search's split and label file; the default folder is generated
+    on first use (and when it is stale)."""
     if path == DEFAULT_DATA:
         from data_pipeline.synthetic import ensure_default_dataset
 
         ensure_default_dataset(path)
-    return Dataset.open(path)
+    labels = LabelConfig(file=None if labels_file is None else str(labels_file))
+    return Dataset.open(path, labels=labels, split=split)
 
 
 def load_space(config: SearchConfig) -> SearchSpace:
@@ -95,7 +102,7 @@ def load_space(config: SearchConfig) -> SearchSpace:
 
 def open_session(config: SearchConfig, *, force: bool = False) -> Session:
     """Open data, space, Optuna study and MLflow parent run (created on first use)."""
-    dataset = open_dataset(config.data)
+    dataset = open_dataset(config.data, split=config.split, labels_file=config.labels_file)
     space = load_space(config).clip_window(*dataset.admissible_window_range())
     storage = open_storage(config.storage, on_stale_trial=retry_stale_trial)
     tracking_uri, experiment_id = setup_tracking(config.tracking_uri, config.experiment)
@@ -115,6 +122,7 @@ def open_session(config: SearchConfig, *, force: bool = False) -> Session:
             space,
             storage,
             data_fingerprint=dataset.fingerprint,
+            data_keys=data_identity(dataset),
             window_range=dataset.admissible_window_range(),
             pruner=pruner,
             force=force,
@@ -223,7 +231,8 @@ def study_result(study: optuna.Study, trials_run: int) -> RunResult:
 
 def _identity_params(study: optuna.Study, config: SearchConfig) -> dict[str, str]:
     """Parent-run params that never change over the study's life."""
-    keys = ("objective", "direction", "space_fingerprint", "data_fingerprint", "sampler")
+    keys = ("objective", "direction", "space_fingerprint", "data_fingerprint", "sampler",
+            "split", "labels")  # fmt: skip
     params = {key: str(study.user_attrs.get(key)) for key in keys}
     params["intermediate_value"] = str(study.user_attrs.get("intermediate_value"))
     params["experiment"] = config.experiment

@@ -53,7 +53,10 @@ REQUIRED = (
     "batch_size",
     "epochs",
 )
-FEATURE_KEYS = ("representation", "velocities", "keep_visibility", "canonical_handedness")
+FEATURE_KEYS = (
+    "representation", "velocities", "keep_visibility", "canonical_handedness",
+    "mirror_augmentation",
+)  # fmt: skip
 #: optional training settings (``ModelSpec`` fields); absent ones keep ModelSpec's defaults.
 TRAINING_KEYS = ("early_stopping_patience", "reduce_lr_patience")
 #: per-layer Optuna parameter names: prefix, suffix, template entry.
@@ -347,6 +350,7 @@ def _validate(space: SearchSpace) -> None:
         "velocities",
         "keep_visibility",
         "canonical_handedness",
+        "mirror_augmentation",
     ):
         if name in space:
             _check_values(

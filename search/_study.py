@@ -2,12 +2,15 @@
 recover trials a killed process left RUNNING, and retry an interrupted trial's parameters once.
 
 A study records what makes its trials comparable in its user attributes on creation (objective,
-search-space fingerprint, data fingerprint, sampler); a resume that changes one of them is refused
-unless forced.
+search-space fingerprint, data fingerprint, sampler, split rule, label mapping); a resume that
+changes one of them is refused unless forced.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import logging
 import warnings
 from collections.abc import Mapping
@@ -16,6 +19,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from data_pipeline.dataset import Dataset
 from data_pipeline.errors import ConfigError
 from search._config import SearchConfig
 from search._params import baseline_values
@@ -48,8 +52,20 @@ def make_sampler(config: SearchConfig, space: SearchSpace) -> optuna.samplers.Ba
         )
 
 
+def data_identity(dataset: Dataset) -> dict[str, str]:
+    """The split rule (resolved grouping key, fractions, seed, named groups) and a digest of
+    the label mapping a study's data is read with."""
+    labels = dataclasses.asdict(dataset.labels)
+    labels.pop("file")  # the mapping counts, not where it was read from
+    digest = hashlib.sha256(json.dumps(labels, sort_keys=True).encode()).hexdigest()[:16]
+    return {"split": dataset.split_config.rule, "labels": digest}
+
+
 def identity(
-    config: SearchConfig, space: SearchSpace, data_fingerprint: str
+    config: SearchConfig,
+    space: SearchSpace,
+    data_fingerprint: str,
+    data_keys: dict[str, str] | None = None,
 ) -> dict[str, str | None]:
     """What must stay the same for a study's trials to be comparable (stored on creation)."""
     return {
@@ -59,6 +75,7 @@ def identity(
         "data_fingerprint": data_fingerprint,
         "sampler": config.sampler,
         "cv": None if config.cv is None else str(config.cv),  # None matches older studies
+        **(data_keys or {}),
     }
 
 
@@ -68,6 +85,7 @@ def open_study(
     storage: optuna.storages.BaseStorage,
     *,
     data_fingerprint: str,
+    data_keys: dict[str, str] | None = None,
     window_range: tuple[int, int],
     pruner: optuna.pruners.BasePruner,
     force: bool = False,
@@ -86,7 +104,7 @@ def open_study(
         pruner=pruner,
         load_if_exists=True,
     )
-    wanted = identity(config, space, data_fingerprint)
+    wanted = identity(config, space, data_fingerprint, data_keys)
     stored = {key: study.user_attrs.get(key) for key in wanted}
     if not any(stored.values()) and not study.trials:
         for key, value in wanted.items():

@@ -29,6 +29,8 @@ from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
 PARENT_RUN_ATTR = "mlflow_parent_run_id"
 RUN_ID_ATTR = "mlflow_run_id"
+#: Trial user attribute: test macro F1, accuracy and windows per held-out group.
+PER_GROUP_ATTR = "test_per_group"
 #: Optuna trial state -> MLflow run status.
 RUN_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}
 _MAX_TAG = 5000

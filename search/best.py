@@ -22,6 +22,7 @@ from data_pipeline.errors import ProjectError
 from search._champion import OBJECTIVE_METRICS
 from search._config import add_store_arguments
 from search._config import resolve_stores
+from search._tracking import PER_GROUP_ATTR
 from search._tracking import RUN_ID_ATTR
 
 #: Columns of the table besides rank, trial, value and run id.
@@ -65,6 +66,7 @@ def top_trials(study: optuna.Study, runs: dict[int, Any], top: int) -> list[dict
                 "run_id": trial.user_attrs.get(RUN_ID_ATTR),
                 "epochs": trial.user_attrs.get("epochs"),
                 "baseline": trial.user_attrs.get("baseline") == "V2",
+                "test_per_group": trial.user_attrs.get(PER_GROUP_ATTR, {}),
                 **{name: params.get(name, trial.params.get(name)) for name in PARAM_COLUMNS},
             }
         )
@@ -93,6 +95,16 @@ def format_table(rows: list[dict[str, Any]], objective: str) -> str:
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(line, widths)).rstrip() for line in lines
     )
+
+
+def format_groups(row: dict[str, Any]) -> str:
+    """The best trial's test scores per held-out group (player, video ...): what a coach asks."""
+    groups = row["test_per_group"]
+    lines = [f"trial {row['trial']} on each held-out test group:",
+             f"  {'group':<20}{'windows':>8}{'macro_f1':>10}{'accuracy':>10}"]
+    lines += [f"  {name:<20}{g['windows']:>8}{g['macro_f1']:>10.3f}{g['accuracy']:>10.3f}"
+              for name, g in groups.items()]  # fmt: skip
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -129,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"study {study.study_name!r} has no complete trial yet")
         return 0
     print(format_table(rows, objective))
+    if rows[0]["test_per_group"]:
+        print("\n" + format_groups(rows[0]))
     metric = OBJECTIVE_METRICS.get(objective, objective)
     order = "DESC" if study.direction == optuna.study.StudyDirection.MAXIMIZE else "ASC"
     print(f"\nMLflow UI filter: {ui_filter(study.study_name)}")

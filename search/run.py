@@ -14,6 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from data_pipeline.cli_options import add_data_arguments
+from data_pipeline.cli_options import split_from_args
 from data_pipeline.errors import ProjectError
 from data_pipeline.errors import spelled_as
 from search._champion import champion_uri
@@ -148,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="resume a study although its objective, space, data or sampler changed",
     )
+    add_data_arguments(parser)
     add_worker_arguments(parser)
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="per-epoch detail and library logs"
@@ -180,6 +183,8 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
         cv=args.cv,
         verbose=args.verbose,
         trials_per_process=args.trials_per_process,
+        split=split_from_args(args),
+        labels_file=args.labels,
     )
 
 

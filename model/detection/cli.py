@@ -16,6 +16,9 @@ from pathlib import Path
 
 import mlflow
 
+from data_pipeline.cli_options import add_data_arguments
+from data_pipeline.cli_options import labels_from_args
+from data_pipeline.cli_options import split_from_args
 from data_pipeline.config import LabelConfig
 from data_pipeline.config import SplitConfig
 from data_pipeline.dataset import Dataset
@@ -181,9 +184,7 @@ def evaluate_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--experiment", default=DEFAULT_EXPERIMENT, help="MLflow experiment of the evaluation run"
     )
-    parser.add_argument(
-        "--split-seed", type=int, default=SplitConfig().seed, help="seed of the training split"
-    )
+    add_data_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     add_arguments(parser)
     return parser
@@ -200,7 +201,8 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
         labels = LabelConfig(
             neutral_class=NEUTRAL in class_names, drop_serve="serve" not in class_names
         )
-        dataset = Dataset.open(args.data, labels=labels, split=SplitConfig(seed=args.split_seed))
+        split = split_from_args(args, loaded.preprocessing.split or SplitConfig())
+        dataset = Dataset.open(args.data, labels=labels_from_args(args, labels), split=split)
         clips = args.clips or held_out_clips(dataset, loaded.preprocessing)
         report = evaluate_clips(
             loaded.model, loaded.preprocessing, dataset, clips, iou=args.iou, events=events

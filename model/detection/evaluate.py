@@ -9,8 +9,9 @@ event matches a stroke of the same class when their temporal IoU is at least ``-
 
 The test split is recomputed from the data folder with the model's window and feature settings,
 its label settings (``neutral`` class, serve kept or dropped) read from its class list, and the
-split settings' defaults (``--split-seed`` for a run trained with another seed); ``--clips``
-names the clips instead.
+split stored with the model (grouping key, seed, named groups; the split flags override it, and
+models saved without one use the defaults); ``--clips`` names the clips instead. Scores are
+reported overall and per group (player, video ...).
 
 The result is logged to MLflow as its own run (``detection-eval``) with param ``model_run_id``
 and tag ``stroke_search.model_run_id`` naming the model's run.
@@ -28,8 +29,6 @@ from tqdm import tqdm
 
 from data_pipeline.dataset import Dataset
 from data_pipeline.errors import ConfigError
-from data_pipeline.groups import load_groups
-from data_pipeline.layout import GROUPS_FILE
 from data_pipeline.pose_cache import load_pose_clip
 from model.artifacts import PreprocessingSettings
 from model.detection.detect import detect_clip
@@ -82,15 +81,19 @@ def evaluate_clips(
             logger.warning("clip %s has no annotation; left out of the evaluation", clip_id)
             continue
         # The data folder knows each clip's handedness; only a mirroring model needs it.
-        mirrors = preprocessing.features.canonical_handedness
-        hand = dataset.handedness(clip_id) if mirrors else "unknown"
+        features = preprocessing.features
+        hand = (
+            dataset.handedness(clip_id, features.handedness_inference)
+            if features.canonical_handedness else "unknown"
+        )
         clip = load_pose_clip(info.path)
         detection = detect_clip(model, preprocessing, clip, events=events, handedness=hand)
         records = event_records(detection)
         detected = [(e["class"], e["start_frame"], e["end_frame"]) for e in records]
         annotated = [(s.cls, s.start, s.end) for s in info.annotation.segments]
-        score_clip(report, detected, annotated)
-        report.clips.append(clip_id)
+        for target in (report, report.group(dataset.group_of(clip_id))):
+            score_clip(target, detected, annotated)
+            target.clips.append(clip_id)
     return report
 
 
@@ -102,9 +105,7 @@ def held_out_clips(dataset: Dataset, preprocessing: PreprocessingSettings) -> li
     """
     data = dataset.windows(preprocessing.window, preprocessing.features)
     test_groups = set(data.groups[data.split.test].tolist())
-    groups = load_groups(dataset.path / GROUPS_FILE)
-    key = dataset.split_config.group_by
-    return [c for c in dataset.clip_ids if groups.group_of(c, key) in test_groups]
+    return [c for c in dataset.clip_ids if dataset.group_of(c) in test_groups]
 
 
 def log_report(

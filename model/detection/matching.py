@@ -53,6 +53,7 @@ class DetectionReport:
         clips: the clips evaluated.
         ignored_strokes: annotated strokes of classes the model does not know.
         settings: the event rule settings the detections were made with.
+        per_group: the same scores per split group (player, video ...) of the clips.
     """
 
     iou_threshold: float
@@ -61,6 +62,16 @@ class DetectionReport:
     clips: list[str] = field(default_factory=list)
     ignored_strokes: int = 0
     settings: dict[str, object] = field(default_factory=dict)
+    per_group: dict[str, DetectionReport] = field(default_factory=dict)
+
+    def group(self, name: str) -> DetectionReport:
+        """The sub-report of group ``name`` (created empty, same classes and IoU)."""
+        if name not in self.per_group:
+            self.per_group[name] = DetectionReport(
+                iou_threshold=self.iou_threshold,
+                per_class={c: ClassCounts() for c in self.per_class},
+            )
+        return self.per_group[name]
 
     @property
     def micro(self) -> ClassCounts:
@@ -103,7 +114,13 @@ class DetectionReport:
             },
             "onset_errors_frames": self.onset_errors,
             "metrics": self.as_metrics(),
+            "per_group": {name: g.summary() for name, g in sorted(self.per_group.items())},
         }
+
+    def summary(self) -> dict[str, object]:
+        """Clips, strokes, macro and micro F1: one row of the per-group table."""
+        return {"clips": self.clips, "strokes": self.micro.tp + self.micro.fn,
+                "macro_f1": self.macro_f1, "micro_f1": self.micro.f1}
 
     def table(self) -> str:
         """Per-class precision, recall, F1 and support as aligned text."""
@@ -120,6 +137,11 @@ class DetectionReport:
                 f"{metrics['detection_onset_error_frames_mean_abs']:.1f}, mean signed "
                 f"{metrics['detection_onset_error_frames_mean']:+.1f}"
             )
+        if self.per_group:
+            rows.append(f"{'group':<16}{'clips':>6}{'strokes':>9}{'macro f1':>10}{'micro f1':>10}")
+            for name, g in sorted(self.per_group.items()):
+                rows.append(f"{name:<16}{len(g.clips):>6}{g.micro.tp + g.micro.fn:>9}"
+                            f"{g.macro_f1:>10.3f}{g.micro.f1:>10.3f}")  # fmt: skip
         return "\n".join(rows)
 
 

@@ -66,13 +66,15 @@ class Detector:
 @functools.lru_cache(maxsize=None)
 def trained_detector(data_dir: Path, root: Path) -> Detector:
     """Train the detector on ``data_dir`` and save it under ``root`` (once per arguments)."""
-    data = Dataset.open(data_dir, labels=LABELS).windows(WINDOW, FEATURES)
+    dataset = Dataset.open(data_dir, labels=LABELS)
+    data = dataset.windows(WINDOW, FEATURES)
     result = train_model(SPEC, data, seed=0)
     path = root / "detector"
     path.mkdir(parents=True, exist_ok=True)
     result.model.save(path / KERAS_FILE)
     write_preprocessing(PreprocessingSettings.from_data(data), path / PREPROCESSING_FILE)
-    test_clips = tuple(sorted(set(data.groups[data.split.test].tolist())))
+    test_groups = set(data.groups[data.split.test].tolist())  # players: the default grouping
+    test_clips = tuple(c for c in dataset.clip_ids if dataset.group_of(c) in test_groups)
     return Detector(path=path, data_dir=data_dir, test_clips=test_clips)
 
 

@@ -10,6 +10,7 @@ import pytest
 import tomllib
 
 from data_pipeline.config import FeatureConfig
+from data_pipeline.config import SplitConfig
 from data_pipeline.dataset import Dataset
 from data_pipeline.errors import ConfigError
 from search._params import suggest
@@ -85,7 +86,7 @@ def test_feature_choices_change_windows_and_are_cached(small_synthetic_dir: Path
 def test_canonical_handedness_choice_mirrors_only_left_handed_clips(
     small_synthetic_dir: Path,
 ) -> None:
-    dataset = Dataset.open(small_synthetic_dir)
+    dataset = Dataset.open(small_synthetic_dir, split=SplitConfig(group_by="clip"))  # groups = clips
     space = _space(window_size=30, overlap_fraction=0.0, canonical_handedness=True)
     params = suggest(optuna.create_study().ask(), space)
     mirrored = dataset.windows(params.window_config(), params.feature_config())
