@@ -40,3 +40,33 @@ def test_search_holds_out_named_players_and_refuses_a_resume_on_another_split(
     assert main([*other, "--n-trials", "3", "--epochs", "1"]) == 2
     err = capsys.readouterr().err
     assert "split: stored" in err and "--study NEW_NAME" in err
+
+
+def test_per_shot_csv_folders_import_and_search_with_their_own_classes(
+    tmp_path: Path, tiny_space: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from data_pipeline.__main__ import main as data_main
+    from tests.data_pipeline_tests.test_import_keypoints import _coco_rows
+    from tests.data_pipeline_tests.test_import_keypoints import _write_csv
+
+    monkeypatch.chdir(tmp_path)
+    # One CSV per one-second shot, a folder per video, a `shot` column with the data's own class
+    # names, a background class among them.
+    for video in ("v1", "v2", "v3", "v4"):
+        for k, shot in enumerate(["forehand", "backhand", "neutral", "serve"] * 2):
+            rows = [{**row, "shot": shot} for row in _coco_rows(40, seed=k)]
+            _write_csv(tmp_path / "shots" / video / f"{shot}_{k}.csv", rows)
+    assert data_main(["import-keypoints", "--src", "shots", "--out", "real", "--format", "csv",
+                      "--fps", "30"]) == 0
+    code = main(["--data", "real", "--study", "real", "--storage", "sqlite:///o.db",
+                 "--tracking-uri", "sqlite:///m.db", "--space", str(tiny_space), "--n-trials", "2",
+                 "--epochs", "1", "--group-by", "group", "--test-groups", "v4"])
+    assert code == 0, capsys.readouterr().err
+    study = optuna.load_study(study_name="real", storage="sqlite:///o.db")
+    trial = next(t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE)
+    # The data's class names, without any mapping in the code; the named video is the test set.
+    client = MlflowClient("sqlite:///m.db")
+    params = client.get_run(trial.user_attrs["mlflow_run_id"]).data.params
+    assert params["class_names"] == "backhand,forehand,neutral,serve"
+    assert set(trial.user_attrs["test_per_group"]) == {"v4"}
