@@ -18,6 +18,7 @@ where it is, saying which version holds it and why.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -33,8 +34,8 @@ from search._selection import Estimate
 from search._selection import Selection
 from search._selection import best_trial
 from search._selection import crowned
-from search._selection import repeat_results
 from search._selection import estimate
+from search._selection import repeat_results
 from search._selection import selection_of
 from search._tracking import RUN_ID_ATTR
 
@@ -173,7 +174,7 @@ def crown(
     now = int(time.time() * 1000)
     client.log_batch(
         parent_run_id,
-        metrics=[Metric(k, float(v), now, 0) for k, v in record.items() if v == v],
+        metrics=[Metric(k, float(v), now, 0) for k, v in record.items() if not math.isnan(v)],
         tags=[RunTag("champion_trial_number", str(trial.number)),
               RunTag("champion_run_id", run_id),
               RunTag("champion_estimate", guess.describe()[:_MAX_TAG])],

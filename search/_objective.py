@@ -29,8 +29,8 @@ from search._params import suggest
 from search._pruning import PruningCallback
 from search._recovery import mark_owner
 from search._remote import is_tracking_outage
-from search._space import SearchSpace
 from search._selection import TEST_ATTR
+from search._space import SearchSpace
 from search._study import retry_once
 from search._tracking import PER_GROUP_ATTR
 from search._tracking import VAL_LOSS_ATTR

@@ -34,10 +34,10 @@ from model.tracking import warm_up_model_logging
 from search._champion import Crowning
 from search._champion import crown
 from search._champion import record_best
-from search._confirm import Job
-from search._confirm import confirm
 from search._config import DEFAULT_DATA
 from search._config import SearchConfig
+from search._confirm import Job
+from search._confirm import confirm
 from search._loop import optimize_until
 from search._loop import study_lock
 from search._objective import Objective
@@ -47,11 +47,11 @@ from search._progress import StudyFailed
 from search._progress import TrialCallbacks
 from search._pruning import make_pruner
 from search._remote import wait_for_tracking
+from search._selection import best_trial
 from search._space import DEFAULT_SPACE
 from search._space import GRID_SPACE
 from search._space import SearchSpace
 from search._storage import open_storage
-from search._selection import best_trial
 from search._study import data_identity
 from search._study import open_study
 from search._study import recover_stale_trials
