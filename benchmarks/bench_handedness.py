@@ -19,7 +19,7 @@ left-handed) is generated for each ``--data-seeds`` seed. Two things are measure
 
 Usage::
 
-    python benchmarks/bench_handedness.py --data-seeds 0 1 2 --train-seeds 0 1 \
+    python benchmarks/bench_handedness.py --data-seeds 0 1 2 --train-seeds 0 1 --clips 32 \
         --out benchmarks/results/bench_handedness.json
 """
 
@@ -74,9 +74,9 @@ ARMS: dict[str, tuple[FeatureConfig, bool]] = {
 }  # fmt: skip
 
 
-def datasets(root: Path, seed: int) -> tuple[Path, Path]:
+def datasets(root: Path, seed: int, n_clips: int) -> tuple[Path, Path]:
     """``(with true handedness, without)`` copies of the synthetic dataset of ``seed``."""
-    given = generate_dataset(root / f"synth{seed}", seed=seed)
+    given = generate_dataset(root / f"synth{seed}", seed=seed, n_clips=n_clips)
     stripped = root / f"synth{seed}_nohand"
     shutil.copytree(given, stripped, dirs_exist_ok=True)
     text = (given / "groups.toml").read_text()
@@ -145,13 +145,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--train-seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--clips", type=int, default=32,
+                        help="clips per dataset (the committed result: 32, i.e. 16 players)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/bench_handedness.json"))
     args = parser.parse_args(argv)
     began = time.perf_counter()
     inference, runs = {}, []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.data_seeds:
-            given, stripped = datasets(Path(tmp), seed)
+            given, stripped = datasets(Path(tmp), seed, args.clips)
             inference[str(seed)] = inference_counts(given, stripped)
             print(f"data seed {seed}: inference {inference[str(seed)]}", flush=True)
             runs += [{"data_seed": seed, **row} for row in
@@ -159,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = {
         "benchmark": "bench_handedness", "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "date": time.strftime("%Y-%m-%d"), "seconds": round(time.perf_counter() - began),
-        "split": SPLIT.rule, "spec": "LSTM[32,16] Dense[16], body_scaled, window 45/15",
+        "split": SPLIT.rule, "clips": args.clips, "spec": "LSTM[32,16] Dense[16], body_scaled, window 45/15",
         "inference": inference, "summary": summary(runs), "runs": runs,
     }  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)

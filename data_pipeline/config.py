@@ -175,10 +175,11 @@ class SplitConfig:
     """Grouped train / validation / test split.
 
     Args:
-        val_fraction: share of groups for validation (when ``val_groups`` is empty).
-            Defaults to 0.15.
+        val_fraction: share of groups for validation (when ``val_groups`` is empty); a quarter,
+            because validation ranks the trials and needs many held-out players to rank them
+            as new players would. Defaults to 0.25.
         test_fraction: share of groups for test (when ``test_groups`` is empty).
-            Defaults to 0.15.
+            Defaults to 0.2.
         seed: seed of the split (``--split-seed``). Defaults to 42.
         group_by: ``clip`` (each clip is a group), a ``groups.toml`` key such as ``player``,
             ``group`` or ``camera``, or ``auto``: ``player`` where every clip names one, else
@@ -189,8 +190,8 @@ class SplitConfig:
             ``val_fraction``. Defaults to none.
     """
 
-    val_fraction: float = 0.15
-    test_fraction: float = 0.15
+    val_fraction: float = 0.25
+    test_fraction: float = 0.2
     seed: int = 42
     group_by: str = AUTO_GROUP
     test_groups: tuple[str, ...] = ()

@@ -155,8 +155,9 @@ def group_scores(
     """Macro F1 (over the classes the group has), accuracy and window count per group.
 
     Example:
-        >>> group_scores(np.array([0, 1, 0, 0]), np.array([0, 1, 1, 0]), np.array(list("aabb")))
-        {'a': {'macro_f1': 1.0, 'accuracy': 1.0, 'windows': 2}, 'b': {'macro_f1': 0.3333333333333333, 'accuracy': 0.5, 'windows': 2}}
+        >>> scores = group_scores(np.array([0, 1, 0, 0]), np.array([0, 1, 1, 0]), np.array(list("aabb")))
+        >>> scores["a"], scores["b"]["accuracy"], scores["b"]["windows"]
+        ({'macro_f1': 1.0, 'accuracy': 1.0, 'windows': 2}, 0.5, 2)
     """
     scores = {}
     for group in sorted(set(np.asarray(groups).tolist())):

@@ -49,13 +49,16 @@ from data_pipeline.synthetic.timeline import simulate_clip
 logger = logging.getLogger(__name__)
 
 GENERATOR = "stroke-search synthetic tennis"
-GENERATOR_VERSION = "4"  # 4: left/right swaps on back views (camera.left_right_swaps)
-DEFAULT_N_CLIPS = 32
+GENERATOR_VERSION = "4"  # 4: left/right swaps on back views, two shorter clips per player
+DEFAULT_N_CLIPS = 60
+#: Clips per player: validation and test hold out whole players, and they rank trials only with
+#: many players (two clips each, rather than three, gives 30 players in the default 60 clips).
+CLIPS_PER_PLAYER = 2
 DEFAULT_PATH = Path("data") / "synthetic"
 MAX_DIFFICULTY = 3.0
 #: Frame rates of the users' cameras and how often each occurs.
 FPS_CHOICES: dict[int, float] = {25: 0.2, 30: 0.35, 50: 0.15, 60: 0.3}
-CLIP_SECONDS = (30.0, 60.0)
+CLIP_SECONDS = (15.0, 30.0)
 
 
 @dataclass(frozen=True)
@@ -71,9 +74,9 @@ class ClipSpec:
 
 
 def plan_dataset(seed: int, n_clips: int, difficulty: float) -> list[ClipSpec]:
-    """Players, cameras, frame rates and lengths of every clip (about three clips per player)."""
+    """Players, cameras, frame rates and lengths of every clip (``CLIPS_PER_PLAYER`` each)."""
     rng = np.random.default_rng([seed, 0])
-    players = sample_players(rng, max(2, round(n_clips / 3)))
+    players = sample_players(rng, max(2, round(n_clips / CLIPS_PER_PLAYER)))
     rates = list(rng.permutation(list(FPS_CHOICES)))[: min(4, n_clips)]
     rates += list(rng.choice(list(FPS_CHOICES), n_clips - len(rates), p=list(FPS_CHOICES.values())))
     views = plan_viewpoints(rng, n_clips, difficulty)
@@ -137,7 +140,7 @@ def generate_dataset(out_dir: str | os.PathLike[str], *, seed: int = 0, n_clips:
     Args:
         out_dir: target folder; must be new, empty, or an earlier generated dataset (replaced).
         seed: seed of every random choice. Defaults to 0.
-        n_clips: number of clips (about three per player). None means ``DEFAULT_N_CLIPS`` (32).
+        n_clips: number of clips (two per player). None means ``DEFAULT_N_CLIPS`` (60).
         difficulty: 0 = clean, identical strokes, camera behind; 1 = the calibrated default;
             up to 3 = more noise, dropouts, side/elevated views and stroke variety. Defaults to 1.
 
