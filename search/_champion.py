@@ -111,11 +111,8 @@ class Crowning:
     promotion: Promotion
 
     def describe(self, objective: str) -> str:
-        n = len(self.selection.values)
-        score = (f"selection score {self.selection.score:.4f} ± {self.selection.std:.4f} over "
-                 f"{n} trainings" if n > 1 else f"{objective} {self.selection.score:.4f}")
-        return (f"champion: trial {self.trial} ({score}); {self.estimate.describe()}; "
-                f"{self.promotion.reason}")  # fmt: skip
+        return (f"champion: trial {self.trial} ({self.selection.describe(objective)}); "
+                f"{self.estimate.describe()}; {self.promotion.reason}")  # fmt: skip
 
 
 @dataclass(frozen=True)

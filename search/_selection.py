@@ -78,6 +78,13 @@ class Selection:
     def std(self) -> float:
         return statistics.stdev(self.values) if len(self.values) > 1 else 0.0
 
+    def describe(self, objective: str) -> str:
+        """``selection score 0.9412 ± 0.0100 over 3 trainings``, or the objective alone."""
+        n = len(self.values)
+        if n > 1:
+            return f"selection score {self.score:.4f} ± {self.std:.4f} over {n} trainings"
+        return f"{objective} {self.score:.4f}, not confirmed"
+
     def summary(self) -> dict[str, Any]:
         """The study attribute's entry: score, std, n and the values."""
         return {"score": self.score, "std": self.std, "n": len(self.values),
@@ -141,8 +148,12 @@ class Estimate:
     gap: float | None
 
     def describe(self) -> str:
-        text = (f"expected macro F1 on new players {self.mean:.3f} "
-                f"[{self.low:.3f}, {self.high:.3f}] (95 %, over {self.basis})")  # fmt: skip
+        if math.isnan(self.low):
+            text = (f"expected macro F1 on new players {self.mean:.3f} (no interval from "
+                    f"{self.basis}: confirm with --repeats or hold out more groups)")  # fmt: skip
+        else:
+            text = (f"expected macro F1 on new players {self.mean:.3f} "
+                    f"[{self.low:.3f}, {self.high:.3f}] (95 %, over {self.basis})")  # fmt: skip
         if self.gap is not None:
             text += f"; validation -> test gap in this study {self.gap:+.3f}"
         return text

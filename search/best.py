@@ -10,18 +10,24 @@ fold scores).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
 
 from data_pipeline.errors import ProjectError
 from search._config import OBJECTIVE_METRICS
 from search._config import add_store_arguments
 from search._config import resolve_stores
+from search._selection import crowned
+from search._selection import estimate
+from search._selection import ranked
+from search._selection import repeat_results
+from search._selection import selection_of
+from search._selection import selection_scores
 from search._tracking import PER_GROUP_ATTR
 from search._tracking import RUN_ID_ATTR
 
@@ -47,12 +53,10 @@ def ui_filter(study_name: str) -> str:
 
 def top_trials(study: optuna.Study, runs: dict[int, Any], top: int) -> list[dict[str, Any]]:
     """Rows for the ``top`` complete trials, best first, with run ids, params and test macro-F1."""
-    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    reverse = study.direction == optuna.study.StudyDirection.MAXIMIZE
     metric = OBJECTIVE_METRICS.get(str(study.user_attrs.get("objective")), "")
-    ranked = sorted(complete, key=lambda t: t.value, reverse=reverse)[:top]
+    scores = selection_scores(study)
     rows = []
-    for rank, trial in enumerate(ranked, 1):
+    for rank, trial in enumerate(ranked(study)[:top], 1):
         run = runs.get(trial.number)
         params = run.data.params if run else {}
         metrics = run.data.metrics if run else {}
@@ -61,6 +65,8 @@ def top_trials(study: optuna.Study, runs: dict[int, Any], top: int) -> list[dict
                 "rank": rank,
                 "trial": trial.number,
                 "value": trial.value,
+                "selection_score": scores.get(trial.number, {}).get("score"),
+                "selection_score_std": scores.get(trial.number, {}).get("std"),
                 "cv_std": metrics.get(f"cv_std_{metric}"),
                 "test_macro_avg_f1_score": metrics.get(TEST_METRIC),
                 "run_id": trial.user_attrs.get(RUN_ID_ATTR),
@@ -75,7 +81,8 @@ def top_trials(study: optuna.Study, runs: dict[int, Any], top: int) -> list[dict
 
 def format_table(rows: list[dict[str, Any]], objective: str) -> str:
     """Plain-text table of ``rows``."""
-    header = ["rank", "trial", objective, "test_macro_f1", "epochs", *PARAM_COLUMNS, "run_id"]
+    header = ["rank", "trial", objective, "selection_score", "test_macro_f1", "epochs",
+              *PARAM_COLUMNS, "run_id"]  # fmt: skip
     lines = [header]
     for row in rows:
         test = row["test_macro_avg_f1_score"]
@@ -85,6 +92,8 @@ def format_table(rows: list[dict[str, Any]], objective: str) -> str:
                 f"{row['trial']}{' (V2)' if row['baseline'] else ''}",
                 f"{row['value']:.4f}"
                 + ("" if row["cv_std"] is None else f" ± {row['cv_std']:.4f}"),
+                "-" if row["selection_score"] is None
+                else f"{row['selection_score']:.4f} ± {row['selection_score_std']:.4f}",
                 "-" if test is None else f"{test:.4f}",
                 str(row["epochs"]),
                 *[str(row[name]) for name in PARAM_COLUMNS],
@@ -97,14 +106,32 @@ def format_table(rows: list[dict[str, Any]], objective: str) -> str:
     )
 
 
-def format_groups(row: dict[str, Any]) -> str:
-    """The best trial's test scores per held-out group (player, video ...): what a coach asks."""
-    groups = row["test_per_group"]
-    lines = [f"trial {row['trial']} on each held-out test group:",
+def champion_record(
+    study: optuna.Study, trial: optuna.trial.FrozenTrial | None, objective: str
+) -> dict[str, Any] | None:
+    """The champion for ``--json``: trial, selection entry and estimate on new players."""
+    if trial is None:
+        return None
+    selection = selection_of(trial, repeat_results(study, trial.number))
+    return {"trial": trial.number, "selection": selection.summary(),
+            "estimate": dataclasses.asdict(estimate(study, selection, objective))}  # fmt: skip
+
+
+def champion_summary(study: optuna.Study, trial: optuna.trial.FrozenTrial, objective: str) -> str:
+    """The crowned trial, its selection score and its expected score on new players."""
+    selection = selection_of(trial, repeat_results(study, trial.number))
+    return (f"champion: trial {trial.number} ({selection.describe(objective)}); "
+            f"{estimate(study, selection, objective).describe()}")
+
+
+def format_groups(trial: optuna.trial.FrozenTrial) -> str:
+    """A trial's test scores per held-out group (player, video ...): what a coach asks."""
+    groups = trial.user_attrs.get(PER_GROUP_ATTR) or {}
+    lines = [f"trial {trial.number} on each held-out test group:",
              f"  {'group':<20}{'windows':>8}{'macro_f1':>10}{'accuracy':>10}"]
     lines += [f"  {name:<20}{g['windows']:>8}{g['macro_f1']:>10.3f}{g['accuracy']:>10.3f}"
               for name, g in groups.items()]  # fmt: skip
-    return "\n".join(lines)
+    return "\n".join(lines) if groups else ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -130,19 +157,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         runs = {int(r.data.tags["optuna.trial_number"]): r for r in found}
     rows = top_trials(study, runs, args.top)
+    champion = crowned(study)
     if args.json:
-        print(
-            json.dumps(
-                {"study": study.study_name, "objective": objective, "trials": rows}, indent=2
-            )
-        )
+        document = {"study": study.study_name, "objective": objective, "trials": rows,
+                    "champion": champion_record(study, champion, objective)}  # fmt: skip
+        print(json.dumps(document, indent=2))
         return 0
     if not rows:
         print(f"study {study.study_name!r} has no complete trial yet")
         return 0
     print(format_table(rows, objective))
-    if rows[0]["test_per_group"]:
-        print("\n" + format_groups(rows[0]))
+    if champion is not None:
+        print("\n" + champion_summary(study, champion, objective))
+        groups = format_groups(champion)
+        if groups:
+            print("\n" + groups)
     metric = OBJECTIVE_METRICS.get(objective, objective)
     order = "DESC" if study.direction == optuna.study.StudyDirection.MAXIMIZE else "ASC"
     print(f"\nMLflow UI filter: {ui_filter(study.study_name)}")
