@@ -85,9 +85,10 @@ def test_split_groups_too_few_groups_says_how_many_are_needed() -> None:
 
 
 @pytest.mark.parametrize(
-    ("n_groups", "expected"), [(3, (1, 1, 1)), (4, (2, 1, 1)), (20, (14, 3, 3))]
+    ("n_groups", "expected"),
+    [(3, (1, 1, 1)), (4, (2, 1, 1)), (6, (3, 2, 1)), (20, (11, 5, 4)), (30, (16, 8, 6))],
 )
-def test_split_sizes_users_fractions(n_groups: int, expected: tuple[int, int, int]) -> None:
+def test_split_sizes_default_fractions(n_groups: int, expected: tuple[int, int, int]) -> None:
     # 15 % / 15 % of the groups, at least one each, the rest for train.
     assert split_sizes(n_groups, SplitConfig()) == expected
 
@@ -162,4 +163,4 @@ def test_split_config_refuses_a_group_in_both_held_out_splits() -> None:
 
 def test_split_rule_names_key_seed_and_held_out_groups() -> None:
     rule = SplitConfig(group_by="group", seed=3, test_groups=("v1",), val_groups=("v2",)).rule
-    assert rule == "grouped_by_group:train/val/test=0.70/0.15/0.15:seed=3:val=v2:test=v1"
+    assert rule == "grouped_by_group:train/val/test=0.55/0.25/0.20:seed=3:val=v2:test=v1"
