@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from data_pipeline import native_logs
 from data_pipeline.errors import ProjectError
 from data_pipeline.errors import spelled_as
 from model.config import DEFAULT_CONFIG
@@ -51,6 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = logging.INFO if args.verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(message)s")
+    native_logs.set_verbose(args.verbose)
     logging.getLogger("mlflow").setLevel(level)  # e.g. "Creating initial MLflow database tables"
     try:
         config = load_train_config(

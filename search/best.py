@@ -19,10 +19,8 @@ import optuna
 from optuna.trial import TrialState
 
 from data_pipeline.errors import ProjectError
-from search._champion import OBJECTIVE_METRICS
 from search._config import add_store_arguments
 from search._config import resolve_stores
-from search._tracking import RUN_ID_ATTR
 
 #: Columns of the table besides rank, trial, value and run id.
 PARAM_COLUMNS = ("window_size", "overlap", "architecture_summary", "learning_rate", "batch_size")
@@ -46,6 +44,9 @@ def ui_filter(study_name: str) -> str:
 
 def top_trials(study: optuna.Study, runs: dict[int, Any], top: int) -> list[dict[str, Any]]:
     """Rows for the ``top`` complete trials, best first, with run ids, params and test macro-F1."""
+    from search._champion import OBJECTIVE_METRICS  # MLflow: not for --help
+    from search._tracking import RUN_ID_ATTR
+
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     reverse = study.direction == optuna.study.StudyDirection.MAXIMIZE
     metric = OBJECTIVE_METRICS.get(str(study.user_attrs.get("objective")), "")
@@ -98,6 +99,7 @@ def format_table(rows: list[dict[str, Any]], objective: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the top trials; user errors print one line on stderr and return 2."""
     args = build_parser().parse_args(argv)
+    from search._champion import OBJECTIVE_METRICS
     from search._reading import open_existing
 
     try:

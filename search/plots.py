@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from data_pipeline.errors import ProjectError
 from search._config import add_store_arguments
 from search._config import resolve_stores
-from search._plots import publish_plots
-from search._reading import open_existing
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Draw the plots; user errors print one line on stderr and return 2."""
     args = build_parser().parse_args(argv)
+    from search._plots import publish_plots  # after parsing: --help stays fast
+    from search._reading import open_existing
+
     try:
         storage, tracking_uri = resolve_stores(args)
         handle = open_existing(args.study, storage=storage, tracking_uri=tracking_uri)
