@@ -40,6 +40,7 @@ from search._progress import StudyFailed
 from search._progress import TrialCallbacks
 from search._pruning import make_pruner
 from search._remote import wait_for_tracking
+from search._report import publish_report
 from search._space import DEFAULT_SPACE
 from search._space import GRID_SPACE
 from search._space import SearchSpace
@@ -179,6 +180,7 @@ def run_study(
             experiment=config.experiment,
         ),
         out=out,
+        n_trials=config.n_trials,
     )
     optimize_until(
         study,
@@ -197,9 +199,10 @@ def run_study(
 
 
 def finish_study(session: Session, *, status: str = "FINISHED") -> PlotSet:
-    """Write the plots, log them to the parent run and end the parent run with ``status``."""
+    """Write the plots and the report, log them to the parent run, end it with ``status``."""
     tracker = session.tracker
     plots = publish_plots(session.study, tracker.client, tracker.parent_run_id)
+    publish_report(session.study, tracker.client, tracker.parent_run_id)
     tracker.client.set_terminated(tracker.parent_run_id, status=status)
     return plots
 

@@ -228,7 +228,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"study {config.study!r}: {result.n_complete} complete, {result.n_pruned} pruned, "
         f"{result.n_failed} failed; {best}; champion {champion_uri(config.experiment)}; "
-        f"plots {plots.html}; browse with python -m search.ui"
+        f"plots {plots.html}; report {plots.html.parent.parent / 'report.md'}; "
+        "browse with python -m search.ui"
     )
     return 0
 
