@@ -138,7 +138,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"sort by: metrics.{metric} {order}; "
         f"the best run: attributes.run_id = '{rows[0]['run_id']}'"
     )
+    _print_addresses(handle)
     return 0
+
+
+def _print_addresses(handle: Any) -> None:
+    """The study's best-first runs table and champion page in ``python -m search.ui``."""
+    from search._addresses import study_addresses
+
+    if handle.parent_run_id is None:
+        return
+    experiment_id = handle.client.get_run(handle.parent_run_id).info.experiment_id
+    found = study_addresses(
+        handle.client, experiment_id, handle.study.study_name, "http://127.0.0.1:5000/"
+    )
+    if found:
+        print(f"with python -m search.ui running: {found[0]}")
+        print(f"champion's run: {found[1]}")
 
 
 if __name__ == "__main__":
