@@ -1,10 +1,14 @@
-"""What the main command prints before any work: TensorFlow's start-up lines at the quiet level."""
+"""What the commands print before any work: no native start-up lines, fast --help, usage rules."""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import sys
 
+import pytest
+
+from search.run import build_parser
 from tests.search_tests._services import REPO_ROOT
 from tests.search_tests._services import search_command
 
@@ -28,3 +32,56 @@ def test_run_command_sets_tensorflow_log_level_before_tensorflow_loads() -> None
     assert result.returncode == 0, result.stderr
     assert "usage:" in result.stdout
     assert "cpu_feature_guard" not in result.stderr, result.stderr
+
+
+HELP_WITHOUT_TENSORFLOW = """
+import contextlib, importlib, io, sys
+for name in ("search.run", "search.best", "search.plots", "search.report", "search.ui",
+             "model.train", "data_pipeline.__main__"):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+        importlib.import_module(name).main(["--help"])
+print(sorted(m for m in ("tensorflow", "keras", "mlflow") if m in sys.modules))
+"""
+
+
+def test_every_help_answers_without_loading_tensorflow() -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", HELP_WITHOUT_TENSORFLOW],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    # no command's --help loads TensorFlow, Keras or MLflow (each costs seconds on 2 cores)
+    assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_tensorflow_loads_without_native_start_up_lines() -> None:
+    # the user's shell sets no log level: the absl/oneDNN/CUDA lines came twice on every command
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    code = "import search, tensorflow as tf; print(int(tf.constant(1) + 1))"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert result.stdout.strip() == "2", result.stderr
+    # nothing native reaches stderr: not the absl notice, nor oneDNN, CUDA stub or cuInit
+    for noise in ("absl::InitializeLog", "oneDNN", "cuda drivers", "cuInit"):
+        assert noise not in result.stderr, result.stderr
+
+
+def test_workers_must_be_at_least_one(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["--workers", "0"])
+    # a usage error that states the rule and the value received
+    assert exit_info.value.code == 2
+    assert "--workers: must be at least 1, but got 0" in capsys.readouterr().err
