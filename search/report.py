@@ -10,35 +10,31 @@ advice drawn from the study. ``python -m search.run`` writes it after every run.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from data_pipeline.errors import ProjectError
-from search._config import add_store_arguments
-from search._config import resolve_stores
+from search._read_cli import run_on_study
+from search._read_cli import study_parser
+
+if TYPE_CHECKING:
+    from search._reading import StudyHandle
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m search.report", description=__doc__)
-    add_store_arguments(parser)
-    return parser
+    return study_parser("python -m search.report", __doc__)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Write the report; user errors print one line on stderr and return 2."""
     args = build_parser().parse_args(argv)
-    from search._reading import open_existing  # after parsing: --help stays fast
-    from search._report import publish_report
 
-    try:
-        storage, tracking_uri = resolve_stores(args)
-        handle = open_existing(args.study, storage=storage, tracking_uri=tracking_uri)
+    def write(handle: StudyHandle) -> str:
+        from search._report import publish_report
+
         path = publish_report(handle.study, handle.client, handle.parent_run_id)
-    except ProjectError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"report of study {args.study!r}: {path} and {path.with_suffix('.html')}")
-    return 0
+        return f"report of study {args.study!r}: {path} and {path.with_suffix('.html')}"
+
+    return run_on_study(args, write)
 
 
 if __name__ == "__main__":

@@ -13,22 +13,22 @@ from tests.search_tests._services import REPO_ROOT
 from tests.search_tests._services import search_command
 
 
+def _run(command: list[str], *, keep_log_level: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` from the repository as a user's shell would (optionally without a level)."""
+    env = {k: v for k, v in os.environ.items() if keep_log_level or k != "TF_CPP_MIN_LOG_LEVEL"}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    return subprocess.run(
+        command, check=False, capture_output=True, text=True, env=env, cwd=REPO_ROOT, timeout=300
+    )
+
+
 def test_run_command_sets_tensorflow_log_level_before_tensorflow_loads() -> None:
     # The user's shell has no TF_CPP_MIN_LOG_LEVEL. search.run's own imports load TensorFlow
     # (through MLflow), which reads the level once, at import: set any later, its INFO lines
     # (here the CPU-feature notice, three lines) showed on every run. Two other INFO lines
     # (oneDNN, CUDA stub) are logged before TensorFlow reads the level and show at any level
     # (tensorflow/tensorflow#100442), so this checks the line the level does govern.
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    env["PYTHONPATH"] = str(REPO_ROOT)
-    result = subprocess.run(
-        search_command("--help"),
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-        timeout=300,
-    )
+    result = _run(search_command("--help"), keep_log_level=False)
     assert result.returncode == 0, result.stderr
     assert "usage:" in result.stdout
     assert "cpu_feature_guard" not in result.stderr, result.stderr
@@ -45,16 +45,7 @@ print(sorted(m for m in ("tensorflow", "keras", "mlflow") if m in sys.modules))
 
 
 def test_every_help_answers_without_loading_tensorflow() -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    result = subprocess.run(
-        [sys.executable, "-c", HELP_WITHOUT_TENSORFLOW],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO_ROOT,
-        timeout=300,
-    )
+    result = _run([sys.executable, "-c", HELP_WITHOUT_TENSORFLOW])
     assert result.returncode == 0, result.stderr
     # no command's --help loads TensorFlow, Keras or MLflow (each costs seconds on 2 cores)
     assert result.stdout.strip() == "[]", result.stdout
@@ -62,17 +53,8 @@ def test_every_help_answers_without_loading_tensorflow() -> None:
 
 def test_tensorflow_loads_without_native_start_up_lines() -> None:
     # the user's shell sets no log level: the absl/oneDNN/CUDA lines came twice on every command
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    env["PYTHONPATH"] = str(REPO_ROOT)
     code = "import search, tensorflow as tf; print(int(tf.constant(1) + 1))"
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    result = _run([sys.executable, "-c", code], keep_log_level=False)
     assert result.stdout.strip() == "2", result.stderr
     # nothing native reaches stderr: not the absl notice, nor oneDNN, CUDA stub or cuInit
     for noise in ("absl::InitializeLog", "oneDNN", "cuda drivers", "cuInit"):
