@@ -2,8 +2,8 @@
 
 Optuna's ``plot_intermediate_values`` gives each trial its own colour and legend entry (a
 50-entry legend, trials 19–49 in one colour). Here a curve's colour says what happened to the
-trial: pruned (grey, thin), complete (blue), the best complete trial (red, thick); the legend has
-those three entries. :func:`curve_data` computes, the two renderers draw the same data.
+trial: pruned (grey, thin, an ``x`` where it was stopped), complete (blue), the best complete trial
+(red, thick); the legend has those three entries. :func:`curve_data` computes, the two renderers draw the same data.
 """
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ def plot_plotly(study: optuna.Study, y_label: str) -> Any:
             go.Scatter(
                 x=curve.steps,
                 y=curve.values,
-                mode="lines",
+                mode="lines+markers" if curve.outcome == "pruned" else "lines",
+                marker={"symbol": "x", "size": 7},
                 line={"color": colour, "width": width},
                 opacity=opacity,
                 name=curve.outcome,
@@ -84,8 +85,16 @@ def plot_matplotlib(study: optuna.Study, y_label: str) -> Any:
     for curve in curve_data(study):
         colour, width, opacity = STYLES[curve.outcome]
         label = None if curve.outcome in shown else curve.outcome
+        pruned = curve.outcome == "pruned"
         axes.plot(
-            curve.steps, curve.values, color=colour, linewidth=width, alpha=opacity, label=label
+            curve.steps,
+            curve.values,
+            color=colour,
+            linewidth=width,
+            alpha=opacity,
+            label=label,
+            marker="x" if pruned else None,
+            markevery=[-1] if pruned else None,
         )
         shown.add(curve.outcome)
     axes.set_title("Intermediate values by outcome")
