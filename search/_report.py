@@ -5,7 +5,7 @@ to the study's parent run under ``report/``. It gathers from the Optuna study an
 MLflow runs: the data and split, baseline against champion (validation and test, with the
 selection score and its interval where trials were confirmed), the top trials with their run
 ids, parameter importances, what pruning saved, wall time, failures, and advice drawn from the
-study itself. :func:`study_facts` computes; :mod:`search._report_render` renders.
+study itself. :func:`study_facts` computes; :mod:`search._report_render` renders and writes.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass
 from dataclasses import field
-from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -283,31 +282,3 @@ def _epochs_budget(study: optuna.Study, settings: dict[str, str], trials: list) 
         return int(epochs["choices"][0])
     ran = [_epochs_of(t) for t in trials if t.state == TrialState.COMPLETE]
     return max(ran) if ran else None
-
-
-def publish_report(
-    study: optuna.Study, client: MlflowClient | None, parent_run_id: str | None
-) -> Path:
-    """Write ``studies/<study>/report.md`` and ``report.html``; log both to the parent run.
-
-    Returns:
-        The Markdown report's path.
-    """
-    from data_pipeline import atomic_write_text
-    from search._plots import plot_folder
-    from search._report_render import REPORT_PLOTS
-    from search._report_render import to_html
-    from search._report_render import to_markdown
-
-    facts = study_facts(study, client, parent_run_id)
-    folder = plot_folder(study.study_name).parent
-    folder.mkdir(parents=True, exist_ok=True)
-    pngs = {n: folder / "plots" / f"{n}.png" for n in REPORT_PLOTS}
-    pngs = {n: p for n, p in pngs.items() if p.is_file()}
-    markdown = folder / "report.md"
-    atomic_write_text(markdown, to_markdown(facts, {n: f"plots/{n}.png" for n in pngs}))
-    atomic_write_text(folder / "report.html", to_html(facts, pngs))
-    if client is not None and parent_run_id is not None:
-        client.log_artifact(parent_run_id, str(markdown), "report")
-        client.log_artifact(parent_run_id, str(folder / "report.html"), "report")
-    return markdown

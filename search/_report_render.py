@@ -1,4 +1,5 @@
-"""Render a study's :class:`~search._report.StudyFacts` as Markdown and as HTML (plots inline).
+"""Render a study's :class:`~search._report.StudyFacts` as Markdown and as HTML (plots inline),
+and write both to ``studies/<study>/`` and the parent run (:func:`publish_report`).
 
 Both renderings come from the same sections (title, paragraphs, optional table), so they never
 disagree. The HTML embeds the PNG plots as data URIs: it opens alone, offline, and inside the
@@ -14,11 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from data_pipeline import atomic_write_text
+from search._plots import plot_folder
 from search._progress import format_duration
+from search._report import DATA_SETTINGS
+from search._report import StudyFacts
+from search._report import TrialFacts
+from search._report import study_facts
 
 if TYPE_CHECKING:
-    from search._report import StudyFacts
-    from search._report import TrialFacts
+    import optuna
+    from mlflow import MlflowClient
 
 #: Plots shown inline in the HTML report, in this order.
 REPORT_PLOTS = ("optimization_history", "intermediate_values", "param_importances")
@@ -149,8 +156,6 @@ def _verdict(facts: StudyFacts) -> str:
 
 
 def _is_data_setting(key: str) -> bool:
-    from search._report import DATA_SETTINGS
-
     return key in DATA_SETTINGS or any(w in key for w in ("split", "group", "label"))
 
 
@@ -222,3 +227,25 @@ def to_html(facts: StudyFacts, pngs: dict[str, Path]) -> str:
 def _inline(text: str) -> str:
     """Markdown's inline code as <code>, the rest escaped."""
     return re.sub(r"`([^`]*)`", r"<code>\1</code>", html.escape(text))
+
+
+def publish_report(
+    study: optuna.Study, client: MlflowClient | None, parent_run_id: str | None
+) -> Path:
+    """Write ``studies/<study>/report.md`` and ``report.html``; log both to the parent run.
+
+    Returns:
+        The Markdown report's path.
+    """
+    facts = study_facts(study, client, parent_run_id)
+    folder = plot_folder(study.study_name).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    pngs = {n: folder / "plots" / f"{n}.png" for n in REPORT_PLOTS}
+    pngs = {n: p for n, p in pngs.items() if p.is_file()}
+    markdown = folder / "report.md"
+    atomic_write_text(markdown, to_markdown(facts, {n: f"plots/{n}.png" for n in pngs}))
+    atomic_write_text(folder / "report.html", to_html(facts, pngs))
+    if client is not None and parent_run_id is not None:
+        client.log_artifact(parent_run_id, str(markdown), "report")
+        client.log_artifact(parent_run_id, str(folder / "report.html"), "report")
+    return markdown

@@ -40,7 +40,7 @@ from search._progress import StudyFailed
 from search._progress import TrialCallbacks
 from search._pruning import make_pruner
 from search._remote import wait_for_tracking
-from search._report import publish_report
+from search._report_render import publish_report
 from search._space import DEFAULT_SPACE
 from search._space import GRID_SPACE
 from search._space import SearchSpace

@@ -29,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     def write(handle: StudyHandle) -> str:
-        from search._report import publish_report
+        from search._report_render import publish_report
 
         path = publish_report(handle.study, handle.client, handle.parent_run_id)
         return f"report of study {args.study!r}: {path} and {path.with_suffix('.html')}"

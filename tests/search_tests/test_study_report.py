@@ -19,8 +19,8 @@ from search._curves import curve_data
 from search._progress import TrialCallbacks
 from search._progress import format_duration
 from search._progress import progress_prefix
-from search._report import publish_report
 from search._report import study_facts
+from search._report_render import publish_report
 from search._tracking import PARENT_RUN_ATTR
 from search._tracking import RUN_ID_ATTR
 
