@@ -54,7 +54,7 @@ def threads_per_worker(n_workers: int, cores: int | None = None) -> int:
 
 def limit_tf_threads(n_threads: int) -> None:
     """Cap TensorFlow's intra- and inter-op thread pools; call before TensorFlow runs an op."""
-    import tensorflow as tf  # noqa: PLC0415 - workers only
+    import tensorflow as tf  # workers only
 
     tf.config.threading.set_intra_op_parallelism_threads(n_threads)
     tf.config.threading.set_inter_op_parallelism_threads(n_threads)
