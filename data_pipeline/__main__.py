@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from data_pipeline import native_logs
 from data_pipeline.errors import ProjectError
 
 #: sub-command -> module providing ``add_arguments(parser)`` and ``run(args) -> int``.
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one sub-command; user errors print one line to stderr and return 2."""
     args = build_parser().parse_args(argv)
+    native_logs.set_verbose(args.verbose)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
     )

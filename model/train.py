@@ -12,6 +12,7 @@ from pathlib import Path
 from data_pipeline.cli_options import add_data_arguments
 from data_pipeline.cli_options import labels_from_args
 from data_pipeline.cli_options import split_from_args
+from data_pipeline import native_logs
 from data_pipeline.errors import ProjectError
 from data_pipeline.errors import spelled_as
 from model.config import DEFAULT_CONFIG
@@ -56,6 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     level = logging.INFO if args.verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(message)s")
+    native_logs.set_verbose(args.verbose)
     logging.getLogger("mlflow").setLevel(level)  # e.g. "Creating initial MLflow database tables"
     try:
         config = load_train_config(

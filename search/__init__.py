@@ -12,20 +12,18 @@ Public API (imported lazily, so ``python -m search.best`` does not load TensorFl
 from __future__ import annotations
 
 import importlib
-import os
 from typing import Any
 
-# TensorFlow reads its C++ log level once, when it is first imported, and ``search.run``'s own
-# imports load it (through MLflow): set here, before any submodule, it keeps TensorFlow's INFO and
-# WARNING lines (the CPU-feature notice at start-up) off the user's terminal. Errors still show; a
-# level the user set wins. The oneDNN and CUDA-stub notices are logged before TensorFlow reads
-# the level and show at any level (tensorflow/tensorflow#100442).
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from data_pipeline import native_logs
+
+# TensorFlow, absl and CUDA log from C++ while TensorFlow loads, before Python configures any
+# logging: the quiet defaults must be in place before any submodule can import it.
+native_logs.install()
 
 _EXPORTS = {
     "DEFAULT_SPACE": "search._space",
     "DEFAULT_STORAGE": "search._config",
-    "RUN_ID_ATTR": "search._tracking",
+    "RUN_ID_ATTR": "search._attrs",
     "PruningCallback": "search._pruning",
     "SearchConfig": "search._config",
     "SearchSpace": "search._space",

@@ -29,7 +29,8 @@ from mlflow.entities import Metric
 from mlflow.entities import RunTag
 from mlflow.exceptions import MlflowException
 
-from search._selection import CHAMPION_ATTR
+from search._attrs import CHAMPION_ATTR
+from search._attrs import RUN_ID_ATTR
 from search._selection import Estimate
 from search._selection import Selection
 from search._selection import best_trial
@@ -37,7 +38,6 @@ from search._selection import crowned
 from search._selection import estimate
 from search._selection import repeat_results
 from search._selection import selection_of
-from search._tracking import RUN_ID_ATTR
 
 CHAMPION_ALIAS = "champion"
 _MAX_TAG = 5000

@@ -34,17 +34,17 @@ from mlflow.entities import Metric
 from optuna.trial import FixedTrial
 from optuna.trial import TrialState
 
+from search._attrs import RESULT_PREFIX
+from search._attrs import RUN_ID_ATTR
+from search._attrs import SELECTION_ATTR
 from search._loop import study_lock
 from search._objective import Objective
 from search._params import suggest
 from search._recovery import process_identity
 from search._recovery import process_is_dead
-from search._selection import RESULT_PREFIX
-from search._selection import SELECTION_ATTR
 from search._selection import ranked
 from search._selection import repeat_results
 from search._selection import selection_of
-from search._tracking import RUN_ID_ATTR
 from search._tracking import Tracker
 
 PLAN_ATTR = "confirmation"

@@ -12,6 +12,7 @@ from types import FrameType
 
 import optuna
 
+from data_pipeline import native_logs
 from search._storage import install_log_redaction
 
 #: Exit codes after Ctrl-C (SIGINT) and SIGTERM, as a shell reports them (128 + signal number).
@@ -38,6 +39,7 @@ def raise_terminated(signum: int, frame: FrameType | None) -> None:
 
 def quiet_libraries(verbose: bool) -> None:
     """Keep TensorFlow, Optuna and MLflow quiet unless -v."""
+    native_logs.set_verbose(verbose)  # -v: TensorFlow's native lines too, if it has not loaded
     level = logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     install_log_redaction()

@@ -21,6 +21,9 @@ from model.evaluation import evaluate_held_out
 from model.tracking import log_training_run
 from model.training import HistoryRecorder
 from model.training import train_model
+from search._attrs import PER_GROUP_ATTR
+from search._attrs import TEST_ATTR
+from search._attrs import VAL_LOSS_ATTR
 from search._config import OBJECTIVE_METRICS
 from search._cv import cross_validate
 from search._cv import log_cross_validation
@@ -29,11 +32,8 @@ from search._params import suggest
 from search._pruning import PruningCallback
 from search._recovery import mark_owner
 from search._remote import is_tracking_outage
-from search._selection import TEST_ATTR
 from search._space import SearchSpace
 from search._study import retry_once
-from search._tracking import PER_GROUP_ATTR
-from search._tracking import VAL_LOSS_ATTR
 from search._tracking import Tracker
 
 

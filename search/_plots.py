@@ -25,6 +25,7 @@ import optuna
 
 from data_pipeline import atomic_write
 from data_pipeline import atomic_write_text
+from search import _curves as curves
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -108,14 +109,18 @@ def write_plots(study: optuna.Study, out_dir: Path, *, target_name: str) -> Plot
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                figure = _render(optuna.visualization, name, study, kwargs[name])
-                axes = _render(optuna.visualization.matplotlib, name, study, kwargs[name])
+                if name == "intermediate_values":  # coloured by outcome, no per-trial legend
+                    figure = curves.plot_plotly(study, y_label)
+                    axes = curves.plot_matplotlib(study, y_label)
+                else:
+                    figure = _render(optuna.visualization, name, study, kwargs[name])
+                    axes = _render(optuna.visualization.matplotlib, name, study, kwargs[name])
         except (ValueError, RuntimeError, TypeError, KeyError, ZeroDivisionError) as exc:
             skipped[name] = f"{type(exc).__name__}: {exc}"
             continue
-        if name == "intermediate_values":
-            figure.update_yaxes(title_text=y_label)
-            _first_axes(axes).set_ylabel(y_label)
+        if name == "optimization_history" and (note := _ties(study)):
+            figure.update_layout(title=f"Optimization history ({note})")
+            _first_axes(axes).set_title(f"Optimization history ({note})")
         sections.append(  # plotly.js embedded once, with the first figure
             f"<h2>{html.escape(name.replace('_', ' '))}</h2>"
             + figure.to_html(full_html=False, include_plotlyjs=not sections)
@@ -137,6 +142,17 @@ def write_plots(study: optuna.Study, out_dir: Path, *, target_name: str) -> Plot
     html_path = out_dir / "plots.html"
     atomic_write_text(html_path, page)
     return PlotSet(html=html_path, pngs=tuple(pngs), skipped=skipped)
+
+
+def _ties(study: optuna.Study) -> str:
+    """``"7 trials tie at the best value 1.0000"`` when the objective saturates, else ``""``."""
+    try:
+        best = study.best_value
+    except ValueError:
+        return ""
+    values = [t.value for t in study.get_trials(deepcopy=False) if t.value is not None]
+    ties = sum(1 for v in values if abs(v - best) < 1e-9)
+    return f"{ties} trials tie at the best value {best:.4f}" if ties > 1 else ""
 
 
 def _render(module: Any, name: str, study: optuna.Study, kwargs: dict[str, Any]) -> Any:

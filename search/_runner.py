@@ -47,6 +47,7 @@ from search._progress import StudyFailed
 from search._progress import TrialCallbacks
 from search._pruning import make_pruner
 from search._remote import wait_for_tracking
+from search._report_render import publish_report
 from search._selection import best_trial
 from search._space import DEFAULT_SPACE
 from search._space import GRID_SPACE
@@ -181,6 +182,7 @@ def run_study(
             objective=config.objective,
         ),
         out=out,
+        n_trials=config.n_trials,
     )
     optimize_until(
         study,
@@ -239,9 +241,10 @@ def confirm_and_crown(
 
 
 def finish_study(session: Session, *, status: str = "FINISHED") -> PlotSet:
-    """Write the plots, log them to the parent run and end the parent run with ``status``."""
+    """Write the plots and the report, log them to the parent run, end it with ``status``."""
     tracker = session.tracker
     plots = publish_plots(session.study, tracker.client, tracker.parent_run_id)
+    publish_report(session.study, tracker.client, tracker.parent_run_id)
     tracker.client.set_terminated(tracker.parent_run_id, status=status)
     return plots
 

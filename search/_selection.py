@@ -25,17 +25,12 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial
 from optuna.trial import TrialState
-from scipy import stats
 
-from search._tracking import PER_GROUP_ATTR
-from search._tracking import VAL_LOSS_ATTR
-
-SELECTION_ATTR = "selection"
-CHAMPION_ATTR = "champion_trial"
-#: Trial user attribute: macro F1 on the test groups (reported, never optimised).
-TEST_ATTR = "test_macro_f1"
-#: Study user attributes ``confirm:<trial>:<repeat>`` hold the confirmation results.
-RESULT_PREFIX = "confirm:"
+from search._attrs import PER_GROUP_ATTR
+from search._attrs import RESULT_PREFIX
+from search._attrs import SELECTION_ATTR
+from search._attrs import TEST_ATTR
+from search._attrs import VAL_LOSS_ATTR
 
 
 def rank_key(trial: FrozenTrial, maximize: bool) -> tuple[float, float, int]:
@@ -161,6 +156,8 @@ class Estimate:
 
 def estimate(study: optuna.Study, selection: Selection, objective: str) -> Estimate:
     """The :class:`Estimate` of a crowned trial with these trainings."""
+    from scipy import stats  # only when estimating: keeps the read-only commands' start quick
+
     groups = sorted({g for per in selection.test_per_group for g in per})
     if len(groups) >= 2:
         samples = [statistics.fmean(per[g]["macro_f1"] for per in selection.test_per_group

@@ -21,12 +21,12 @@ from optuna.trial import TrialState
 
 from data_pipeline.dataset import Dataset
 from data_pipeline.errors import ConfigError
+from search._attrs import RUN_ID_ATTR
 from search._config import SearchConfig
 from search._params import baseline_values
 from search._pruning import intermediate_label
 from search._recovery import fail_stale_trials
 from search._space import SearchSpace
-from search._tracking import RUN_ID_ATTR
 from search._tracking import Tracker
 
 RETRY_OF_ATTR = "retry_of"

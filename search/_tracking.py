@@ -27,12 +27,9 @@ from mlflow.entities import Param as MlflowParam
 from mlflow.entities import RunTag
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID
 
+from search._attrs import RUN_ID_ATTR
+
 PARENT_RUN_ATTR = "mlflow_parent_run_id"
-RUN_ID_ATTR = "mlflow_run_id"
-#: Trial user attribute: test macro F1, accuracy and windows per held-out group.
-PER_GROUP_ATTR = "test_per_group"
-#: Trial user attribute: validation loss, which breaks ties between equal objective values.
-VAL_LOSS_ATTR = "val_loss"
 #: Optuna trial state -> MLflow run status.
 RUN_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}
 _MAX_TAG = 5000

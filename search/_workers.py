@@ -13,7 +13,6 @@ running trials, and exits 130 (SIGINT) or 143 (SIGTERM). Re-running the same com
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import ctypes
 import dataclasses
@@ -48,27 +47,6 @@ SEED_STRIDE = 7919
 _PR_SET_PDEATHSIG = 1  # prctl option, <linux/prctl.h>
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--workers``, for ``python -m search.run``."""
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="worker processes on this machine, sharing the study and the cores; run the same "
-        "command on other machines with a PostgreSQL --storage to add more (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--trials-per-process",
-        type=int,
-        default=None,
-        metavar="N",
-        help="run the trials in worker processes that are replaced after N trials each: "
-        "TensorFlow keeps about 20 MiB per trained model until its process ends (an upstream "
-        "leak that clear_session does not free), so a long study grows by ~1 GiB per 50 "
-        "trials in one process (default: one process for all trials)",
-    )
-
-
 def threads_per_worker(n_workers: int, cores: int | None = None) -> int:
     """TensorFlow threads for each of ``n_workers`` processes: ``max(1, cores // n_workers)``."""
     return max(1, (cores or os.cpu_count() or 1) // n_workers)
@@ -76,7 +54,7 @@ def threads_per_worker(n_workers: int, cores: int | None = None) -> int:
 
 def limit_tf_threads(n_threads: int) -> None:
     """Cap TensorFlow's intra- and inter-op thread pools; call before TensorFlow runs an op."""
-    import tensorflow as tf  # noqa: PLC0415 - workers only
+    import tensorflow as tf  # workers only
 
     tf.config.threading.set_intra_op_parallelism_threads(n_threads)
     tf.config.threading.set_inter_op_parallelism_threads(n_threads)

@@ -19,6 +19,9 @@ from typing import Any
 import optuna
 
 from data_pipeline.errors import ProjectError
+from search._addresses import complete_trials_filter
+from search._attrs import PER_GROUP_ATTR
+from search._attrs import RUN_ID_ATTR
 from search._config import OBJECTIVE_METRICS
 from search._config import add_store_arguments
 from search._config import resolve_stores
@@ -28,8 +31,6 @@ from search._selection import ranked
 from search._selection import repeat_results
 from search._selection import selection_of
 from search._selection import selection_scores
-from search._tracking import PER_GROUP_ATTR
-from search._tracking import RUN_ID_ATTR
 
 #: Columns of the table besides rank, trial, value and run id.
 PARAM_COLUMNS = ("window_size", "overlap", "architecture_summary", "learning_rate", "batch_size")
@@ -47,8 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def ui_filter(study_name: str) -> str:
-    """The MLflow UI search-box string that lists a study's child runs."""
-    return f"tags.`optuna.study_name` = '{study_name}' and tags.`optuna.trial_state` = 'COMPLETE'"
+    """The MLflow UI search-box string that lists a study's complete trials."""
+    return complete_trials_filter(study_name)
 
 
 def top_trials(study: optuna.Study, runs: dict[int, Any], top: int) -> list[dict[str, Any]]:
@@ -137,7 +138,7 @@ def format_groups(trial: optuna.trial.FrozenTrial) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the top trials; user errors print one line on stderr and return 2."""
     args = build_parser().parse_args(argv)
-    from search._reading import open_existing
+    from search._reading import open_existing  # MLflow: loaded after --help
 
     try:
         storage, tracking_uri = resolve_stores(args)
@@ -172,14 +173,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         groups = format_groups(champion)
         if groups:
             print("\n" + groups)
-    metric = OBJECTIVE_METRICS.get(objective, objective)
+    metric = "selection_score" if selection_scores(study) else OBJECTIVE_METRICS.get(objective)
     order = "DESC" if study.direction == optuna.study.StudyDirection.MAXIMIZE else "ASC"
     print(f"\nMLflow UI filter: {ui_filter(study.study_name)}")
-    print(
-        f"sort by: metrics.{metric} {order}; "
-        f"the best run: attributes.run_id = '{rows[0]['run_id']}'"
-    )
+    chosen = champion.user_attrs.get(RUN_ID_ATTR) if champion else rows[0]["run_id"]
+    print(f"sort by: metrics.{metric} {order}; the champion's run: attributes.run_id = '{chosen}'")
+    _print_addresses(handle)
     return 0
+
+
+def _print_addresses(handle: Any) -> None:
+    """The study's best-first runs table and champion page in ``python -m search.ui``."""
+    from search._addresses import study_addresses
+
+    if handle.parent_run_id is None:
+        return
+    experiment_id = handle.client.get_run(handle.parent_run_id).info.experiment_id
+    found = study_addresses(
+        handle.client, experiment_id, handle.study.study_name, "http://127.0.0.1:5000/"
+    )
+    if found:
+        print(f"with python -m search.ui running: {found[0]}")
+        print(f"champion's run: {found[1]}")
 
 
 if __name__ == "__main__":

@@ -8,36 +8,33 @@ maximises) and timeline: all in ``plots.html`` (interactive, opens offline) and 
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from data_pipeline.errors import ProjectError
-from search._config import add_store_arguments
-from search._config import resolve_stores
-from search._plots import publish_plots
-from search._reading import open_existing
+from search._read_cli import run_on_study
+from search._read_cli import study_parser
+
+if TYPE_CHECKING:
+    from search._reading import StudyHandle
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m search.plots", description=__doc__)
-    add_store_arguments(parser)
-    return parser
+    return study_parser("python -m search.plots", __doc__)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Draw the plots; user errors print one line on stderr and return 2."""
     args = build_parser().parse_args(argv)
-    try:
-        storage, tracking_uri = resolve_stores(args)
-        handle = open_existing(args.study, storage=storage, tracking_uri=tracking_uri)
+
+    def draw(handle: StudyHandle) -> str:
+        from search._plots import publish_plots
+
         plots = publish_plots(handle.study, handle.client, handle.parent_run_id)
-    except ProjectError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(f"plots of study {args.study!r}: {plots.html} and {len(plots.pngs)} PNG files")
-    for name, reason in plots.skipped.items():
-        print(f"skipped {name}: {reason}")
-    return 0
+        lines = [f"plots of study {args.study!r}: {plots.html} and {len(plots.pngs)} PNG files"]
+        lines += [f"skipped {name}: {reason}" for name, reason in plots.skipped.items()]
+        return "\n".join(lines)
+
+    return run_on_study(args, draw)
 
 
 if __name__ == "__main__":

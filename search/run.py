@@ -18,7 +18,6 @@ from data_pipeline.cli_options import add_data_arguments
 from data_pipeline.cli_options import split_from_args
 from data_pipeline.errors import ProjectError
 from data_pipeline.errors import spelled_as
-from search._champion import champion_uri
 from search._config import DEFAULT_DATA
 from search._config import OBJECTIVES
 from search._config import PRUNERS
@@ -27,17 +26,7 @@ from search._config import SPACE_SETTING_NAMES
 from search._config import SearchConfig
 from search._config import add_store_arguments
 from search._config import resolve_stores
-from search._console import exit_code
-from search._console import quiet_libraries
-from search._console import raise_terminated
-from search._progress import StudyFailed
-from search._remote import check_tracking
-from search._runner import confirm_and_crown
-from search._runner import finish_study
-from search._runner import prepare_study
-from search._runner import run_study
-from search._workers import add_arguments as add_worker_arguments
-from search._workers import run_parallel
+from search._worker_flags import add_arguments as add_worker_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -208,6 +197,19 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the search; user errors print one line on stderr and return 2."""
     args = build_parser().parse_args(argv)
+    # imported after parsing: --help and usage errors answer without loading TensorFlow
+    from search._champion import champion_uri
+    from search._console import exit_code
+    from search._console import quiet_libraries
+    from search._console import raise_terminated
+    from search._progress import StudyFailed
+    from search._remote import check_tracking
+    from search._runner import confirm_and_crown
+    from search._runner import finish_study
+    from search._runner import prepare_study
+    from search._runner import run_study
+    from search._workers import run_parallel
+
     quiet_libraries(args.verbose)
     session = None
     previous = signal.signal(signal.SIGTERM, raise_terminated)
@@ -248,7 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(
         f"study {config.study!r}: {result.n_complete} complete, {result.n_pruned} pruned, "
-        f"{result.n_failed} failed; {best}; plots {plots.html}; browse with python -m search.ui"
+        f"{result.n_failed} failed; {best}; plots {plots.html}; report "
+        f"{plots.html.parent.parent / 'report.md'}; browse with python -m search.ui"
     )
     if crowning is not None:
         print(f"{crowning.describe(config.objective)}; load it as {champion_uri(config.experiment)}")
