@@ -33,11 +33,8 @@ def progress_line(study: optuna.Study, trial: optuna.trial.FrozenTrial, objectiv
         value = f"val_loss={loss:.4f} at epoch {last}"
     else:
         value = f"{objective}=-"
-    try:
-        best = study.best_trial
-        best_text = f"best={best.value:.4f} (#{best.number})"
-    except ValueError:
-        best_text = "best=-"
+    best = best_trial(study)
+    best_text = "best=-" if best is None else f"best={best.value:.4f} (#{best.number})"
     seconds = trial.duration.total_seconds() if trial.duration else 0.0
     epochs = trial.user_attrs.get("epochs", "-")
     text = (
