@@ -19,6 +19,7 @@ import optuna
 from optuna.trial import TrialState
 
 from search._pruning import intermediate_sign
+from search._selection import best_trial
 
 STATE_WIDTH = 8
 
