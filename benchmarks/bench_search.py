@@ -47,6 +47,8 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from search_bench import report
+from search_bench.runs import mlflow_template
+from search_bench.runs import schedule
 
 from data_pipeline import atomic_write_text
 from data_pipeline.errors import ConfigError
@@ -125,18 +127,6 @@ def prepare_data(names: Sequence[str], shared: Path, root: Path) -> dict[str, Pa
     return folders
 
 
-def schedule(
-    datasets: Sequence[str], seeds: Sequence[int], contenders: Sequence[str]
-) -> list[tuple[str, int, str]]:
-    """Dataset by dataset, seed-major, the contender order rotated by one per seed."""
-    order = []
-    for dataset in datasets:
-        for i, seed in enumerate(seeds):
-            shift = i % len(contenders)
-            order += [(dataset, seed, c) for c in [*contenders[shift:], *contenders[:shift]]]
-    return order
-
-
 def warm_up() -> None:
     """One tiny fit, so the first timed run does not pay TensorFlow's start-up alone."""
     import numpy as np
@@ -147,20 +137,6 @@ def warm_up() -> None:
     model = build_model(ModelSpec.baseline(), (30, 6), 3)
     x = np.random.default_rng(0).normal(size=(64, 30, 6)).astype("float32")
     model.fit(x, np.arange(64) % 3, epochs=1, verbose=0)
-
-
-def mlflow_template(root: Path) -> Path:
-    """An empty MLflow SQLite store: every run starts with a store that exists, as a user's does.
-
-    Creating MLflow's schema takes seconds (dozens of migrations); a user pays it once, not per
-    search, so the benchmark pays it once too, before any clock starts.
-    """
-    from mlflow import MlflowClient
-
-    path = root / "template" / "mlflow.db"
-    path.parent.mkdir(parents=True)
-    MlflowClient(f"sqlite:///{path}").search_experiments()
-    return path
 
 
 def run_one(dataset: str, data: Path, seed: int, contender: str, args: Any, root: Path) -> dict:
