@@ -1,19 +1,27 @@
-"""The best trial and the champion model.
+"""The best trial, the crowned trial and the champion model.
 
-After each complete trial that becomes the study's best:
+After each complete trial that becomes the study's best (``search._selection.best_trial``: ties
+broken by validation loss):
 - its child run gets the tag ``best_trial=true`` and the previous best loses it;
 - the parent run gets the tags ``best_trial_number``, ``best_run_id``, ``best_value`` and the
-  metric ``best_<objective>`` (step = trial number, so its history is the study's progress);
-- its logged model becomes a version of the registered model named after the experiment
-  (``models:/tennis_stroke_recognition@champion`` by default) and takes the alias ``champion``
-  when it beats the current champion on the study's objective, both read from the runs'
-  validation metrics.
+  metric ``best_<objective>`` (step = trial number, so its history is the study's progress).
+
+When the study's run ends (after confirmation, ``search._confirm``), :func:`crown` names the
+champion (``search._selection.crowned``), records it and its estimate on the parent run, and
+registers its model as a version of the registered model named after the experiment
+(``models:/tennis_stroke_recognition@champion`` by default). The ``champion`` alias moves to it
+only from a comparable version (same data fingerprint, split and objective; version tags) that
+it beats by selection score; a study on other data registers its version and leaves the alias
+where it is, saying which version holds it and why.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
+from dataclasses import dataclass
+from typing import Any
 
 import optuna
 from mlflow import MlflowClient
@@ -21,15 +29,19 @@ from mlflow.entities import Metric
 from mlflow.entities import RunTag
 from mlflow.exceptions import MlflowException
 
+from search._selection import CHAMPION_ATTR
+from search._selection import Estimate
+from search._selection import Selection
+from search._selection import best_trial
+from search._selection import crowned
+from search._selection import estimate
+from search._selection import repeat_results
+from search._selection import selection_of
 from search._tracking import RUN_ID_ATTR
 
 CHAMPION_ALIAS = "champion"
+_MAX_TAG = 5000
 BEST_TAG = "best_trial"
-#: objective -> the MLflow metric holding it in a child run (the validation evaluation).
-OBJECTIVE_METRICS = {
-    "val_macro_avg_f1_score": "val_macro_avg_f1_score",
-    "val_loss": "val_eval_loss",
-}
 _log = logging.getLogger(__name__)
 
 
@@ -50,14 +62,14 @@ def record_best(
     *,
     parent_run_id: str,
     objective: str,
-    experiment: str,
 ) -> bool:
-    """Update tags, parent summary and champion when ``trial`` is the study's new best.
+    """Update tags and the parent summary when ``trial`` is the study's new best.
 
     Returns:
         True when ``trial`` is the new best trial.
     """
-    if trial.state != optuna.trial.TrialState.COMPLETE or study.best_trial.number != trial.number:
+    best = best_trial(study)
+    if trial.state != optuna.trial.TrialState.COMPLETE or best is None or best.number != trial.number:
         return False
     run_id = trial.user_attrs.get(RUN_ID_ATTR)
     if run_id is None:
@@ -77,56 +89,156 @@ def record_best(
         metrics=[Metric(f"best_{objective}", value, int(time.time() * 1000), trial.number)],
         tags=[RunTag(key, str(tag)) for key, tag in summary.items()],
     )
-    promote_champion(
-        client, experiment, run_id, objective=objective, direction=study.direction.name
-    )
     return True
 
 
-def promote_champion(
-    client: MlflowClient, experiment: str, run_id: str, *, objective: str, direction: str
-) -> bool:
-    """Register the run's model and move the ``champion`` alias to it if it beats the champion.
+@dataclass(frozen=True)
+class Crowning:
+    """What :func:`crown` decided.
 
-    Both runs are compared on the same objective metric, read from their logged validation
-    metrics. Returns True when the alias moved.
+    Args:
+        trial: the crowned trial's number.
+        run_id: its run.
+        selection: its trainings (one without confirmation).
+        estimate: its expected score on new players.
+        promotion: what happened to the ``champion`` alias.
     """
+
+    trial: int
+    run_id: str
+    selection: Selection
+    estimate: Estimate
+    promotion: Promotion
+
+    def describe(self, objective: str) -> str:
+        n = len(self.selection.values)
+        score = (f"selection score {self.selection.score:.4f} ± {self.selection.std:.4f} over "
+                 f"{n} trainings" if n > 1 else f"{objective} {self.selection.score:.4f}")
+        return (f"champion: trial {self.trial} ({score}); {self.estimate.describe()}; "
+                f"{self.promotion.reason}")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What makes two champions comparable, and the score they are compared on."""
+
+    objective: str
+    direction: str
+    data_fingerprint: str
+    split: str
+    selection_score: float
+
+    def tags(self) -> dict[str, str]:
+        return {"objective": self.objective, "data_fingerprint": self.data_fingerprint,
+                "split": self.split, "selection_score": repr(self.selection_score)}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """Where the alias is after :func:`promote_champion`: moved or not, and why."""
+
+    moved: bool
+    version: str | None
+    holder: str | None
+    reason: str
+
+
+def crown(
+    client: MlflowClient,
+    study: optuna.Study,
+    *,
+    parent_run_id: str,
+    experiment: str,
+    objective: str,
+) -> Crowning | None:
+    """Name the study's champion, record it on the parent run, register and maybe promote it.
+
+    Returns:
+        The decision, or None when the study has no complete trial.
+    """
+    trial = crowned(study)
+    if trial is None or trial.user_attrs.get(RUN_ID_ATTR) is None:
+        return None
+    run_id = trial.user_attrs[RUN_ID_ATTR]
+    selection = selection_of(trial, repeat_results(study, trial.number))
+    guess = estimate(study, selection, objective)
+    study.set_user_attr(CHAMPION_ATTR, trial.number)
+    record = {"champion_selection_score": selection.score,
+              "champion_selection_score_std": selection.std,
+              "champion_selection_score_n": float(len(selection.values)),
+              "champion_expected_test_macro_f1": guess.mean,
+              "champion_expected_test_macro_f1_low": guess.low,
+              "champion_expected_test_macro_f1_high": guess.high}  # fmt: skip
+    if guess.gap is not None:
+        record["val_test_gap"] = guess.gap
+    now = int(time.time() * 1000)
+    client.log_batch(
+        parent_run_id,
+        metrics=[Metric(k, float(v), now, 0) for k, v in record.items() if not math.isnan(v)],
+        tags=[RunTag("champion_trial_number", str(trial.number)),
+              RunTag("champion_run_id", run_id),
+              RunTag("champion_estimate", guess.describe()[:_MAX_TAG])],
+    )  # fmt: skip
+    candidate = Candidate(
+        objective=objective, direction=study.direction.name,
+        data_fingerprint=str(study.user_attrs.get("data_fingerprint")),
+        split=str(study.user_attrs.get("split")), selection_score=selection.score,
+    )  # fmt: skip
+    promotion = promote_champion(client, experiment, run_id, candidate=candidate)
+    return Crowning(trial.number, run_id, selection, guess, promotion)
+
+
+def promote_champion(
+    client: MlflowClient, experiment: str, run_id: str, *, candidate: Candidate
+) -> Promotion:
+    """Register the run's model and move the ``champion`` alias to it when the current
+    champion is comparable (same objective, data fingerprint and split) and worse by selection
+    score, or when there is none (see the module docstring)."""
     name = registered_model_name(experiment)
-    metric = OBJECTIVE_METRICS[objective]
-    value = client.get_run(run_id).data.metrics.get(metric)
-    if value is None:
-        _log.warning("run %s has no metric %s; champion not updated", run_id, metric)
-        return False
     try:
         current = client.get_model_version_by_alias(name, CHAMPION_ALIAS)
     except MlflowException:
         current = None
-    if current is not None:
-        if current.run_id == run_id:
-            return False
-        try:
-            current_value = client.get_run(current.run_id).data.metrics.get(metric)
-        except MlflowException:
-            current_value = None
-        if current_value is not None and not _beats(value, current_value, direction):
-            return False
+    if current is not None and current.run_id == run_id:
+        return Promotion(False, current.version, current.version,
+                         f"it already holds models:/{name}@{CHAMPION_ALIAS} (version "
+                         f"{current.version})")  # fmt: skip
+    keep = _reason_to_keep(current, candidate) if current is not None else None
     source = model_uri(client, run_id)
     if source is None:
-        _log.warning("run %s has no logged model; champion not updated", run_id)
-        return False
+        _log.warning("run %s has no logged model; champion not registered", run_id)
+        return Promotion(False, None, current.version if current else None, "no logged model")
     try:
         client.create_registered_model(name)
     except MlflowException:  # already registered
         pass
     version = client.create_model_version(  # a tracking server needs model_id with models:/
-        name,
-        source=source,
-        run_id=run_id,
-        model_id=source.removeprefix("models:/"),
-        tags={"objective": objective, metric: str(value)},
-    )
+        name, source=source, run_id=run_id, model_id=source.removeprefix("models:/"),
+        tags=candidate.tags(),
+    )  # fmt: skip
+    if keep is not None:
+        return Promotion(False, version.version, current.version,
+                         f"registered as version {version.version}; models:/{name}@"
+                         f"{CHAMPION_ALIAS} stays on version {current.version}: {keep}")  # fmt: skip
     client.set_registered_model_alias(name, CHAMPION_ALIAS, version.version)
-    return True
+    return Promotion(True, version.version, version.version,
+                     f"now models:/{name}@{CHAMPION_ALIAS} (version {version.version})")
+
+
+def _reason_to_keep(current: Any, candidate: Candidate) -> str | None:
+    """Why the current champion keeps the alias, or None when the candidate takes it."""
+    tags = current.tags or {}
+    for key in ("objective", "data_fingerprint", "split"):
+        if tags.get(key) != getattr(candidate, key):
+            return (f"not comparable ({key} differs: {str(tags.get(key))[:40]!r}); use another "
+                    "--experiment for a champion of this data")  # fmt: skip
+    try:
+        score = float(tags["selection_score"])
+    except (KeyError, ValueError):
+        return None
+    if not _beats(candidate.selection_score, score, candidate.direction):
+        return f"its selection score {score:.4f} is not beaten ({candidate.selection_score:.4f})"
+    return None
 
 
 def model_uri(client: MlflowClient, run_id: str) -> str | None:

@@ -27,6 +27,11 @@ SPACE_SETTING_NAMES = {
 }
 #: objective name -> Optuna direction. The objective is read from the validation evaluation.
 OBJECTIVES: dict[str, str] = {"val_macro_avg_f1_score": "maximize", "val_loss": "minimize"}
+#: objective -> the MLflow metric holding it in a child run (the validation evaluation).
+OBJECTIVE_METRICS = {
+    "val_macro_avg_f1_score": "val_macro_avg_f1_score",
+    "val_loss": "val_eval_loss",
+}
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "percentile", "successive-halving", "hyperband", "none")
 
@@ -69,6 +74,10 @@ class SearchConfig:
         split: the grouped train/val/test split (``--group-by``, ``--split-seed``,
             ``--test-groups``, ``--val-groups``); part of the study's identity.
             Defaults to ``SplitConfig()`` (whole players held out where the data names them).
+        confirm_top: after the trials, retrain the best ``confirm_top`` complete trials
+            ``repeats`` more times each with fresh seeds before crowning the champion by the
+            mean (``search._confirm``). Defaults to 3.
+        repeats: retrainings per confirmed trial; 0 turns confirmation off. Defaults to 2.
         labels_file: label mapping TOML (``--labels``); None reads the data folder's
             ``labels.toml`` if it has one.
         trials_per_process: run trials in worker processes that each end after this many
@@ -98,6 +107,8 @@ class SearchConfig:
     verbose: bool = False
     trials_per_process: int | None = None
     split: SplitConfig = field(default_factory=SplitConfig)
+    confirm_top: int = 3
+    repeats: int = 2
     labels_file: Path | None = None
 
     def __post_init__(self) -> None:
@@ -110,7 +121,7 @@ class SearchConfig:
                 raise ConfigError(
                     f"{flag} must be at least 1, but got {name}={getattr(self, name)}."
                 )
-        for name in ("n_startup_trials", "n_warmup_steps"):
+        for name in ("n_startup_trials", "n_warmup_steps", "confirm_top", "repeats"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, but got {name}={getattr(self, name)}.")
         if not 0 <= self.percentile <= 100:

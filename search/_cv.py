@@ -52,7 +52,7 @@ from model.tracking import log_training_run
 from model.training import HistoryRecorder
 from model.training import TrainResult
 from model.training import train_model
-from search._champion import OBJECTIVE_METRICS
+from search._config import OBJECTIVE_METRICS
 
 #: Validation metrics (``val_`` + name) logged per fold and with their spread across folds.
 FOLD_METRICS = ("macro_avg_f1_score", "weighted_avg_f1_score", "eval_accuracy", "eval_loss")

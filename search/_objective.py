@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import keras
@@ -20,7 +21,7 @@ from model.evaluation import evaluate_held_out
 from model.tracking import log_training_run
 from model.training import HistoryRecorder
 from model.training import train_model
-from search._champion import OBJECTIVE_METRICS
+from search._config import OBJECTIVE_METRICS
 from search._cv import cross_validate
 from search._cv import log_cross_validation
 from search._params import TrialParams
@@ -28,9 +29,11 @@ from search._params import suggest
 from search._pruning import PruningCallback
 from search._recovery import mark_owner
 from search._remote import is_tracking_outage
+from search._selection import TEST_ATTR
 from search._space import SearchSpace
 from search._study import retry_once
 from search._tracking import PER_GROUP_ATTR
+from search._tracking import VAL_LOSS_ATTR
 from search._tracking import Tracker
 
 
@@ -45,6 +48,23 @@ def objective_value(evaluation: Evaluation, objective: str) -> float:
     if math.isnan(value):
         raise DataError(f"the trial's {objective} is NaN (training diverged); the trial fails.")
     return value
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What one training of a configuration scored.
+
+    Args:
+        value: the objective on validation.
+        val_loss: validation loss (breaks ties between equal objective values).
+        test_macro_f1: macro F1 on the test groups (reported, never optimised).
+        test_per_group: test macro F1, accuracy and windows per held-out group.
+    """
+
+    value: float
+    val_loss: float
+    test_macro_f1: float
+    test_per_group: dict[str, dict[str, float]]
 
 
 class DivergenceGuard(keras.callbacks.Callback):
@@ -150,9 +170,30 @@ class Objective:
         recorder: HistoryRecorder,
         pruning: PruningCallback,
     ) -> float:
+        trained = self.train_and_log(
+            params, seed=self.seed + trial.number, run_id=run_id, recorder=recorder,
+            pruning=pruning,
+        )  # fmt: skip
+        trial.set_user_attr(VAL_LOSS_ATTR, trained.val_loss)
+        trial.set_user_attr(TEST_ATTR, trained.test_macro_f1)
+        trial.set_user_attr(PER_GROUP_ATTR, trained.test_per_group)
+        return trained.value
+
+    def train_and_log(
+        self,
+        params: TrialParams,
+        *,
+        seed: int,
+        run_id: str,
+        recorder: HistoryRecorder | None = None,
+        pruning: PruningCallback | None = None,
+    ) -> Trained:
+        """Train ``params`` with ``seed``, evaluate, log everything into run ``run_id``.
+
+        A trial passes its pruning callback; a confirmation retraining passes none.
+        """
         data = self.dataset.windows(params.window_config(), params.feature_config())
         spec = params.model_spec(epochs=self.epochs)
-        seed = self.seed + trial.number
         if self.cv is not None:
             outcome = cross_validate(
                 data,
@@ -167,27 +208,28 @@ class Objective:
             )
             with self.tracker.child_logging(run_id):
                 log_cross_validation(
-                    outcome,
-                    data,
-                    spec,
-                    seed=seed,
-                    fold_seed=self.seed,
+                    outcome, data, spec, seed=seed, fold_seed=self.seed,
                     extra_params=params.sampled,
-                )
-            return outcome.value
+                )  # fmt: skip
+            return Trained(
+                value=outcome.value,
+                val_loss=float(outcome.metrics.get("val_eval_loss", math.nan)),
+                test_macro_f1=float(outcome.test.averages["macro"]["f1_score"]),
+                test_per_group=outcome.test.per_group,
+            )
+        callbacks = [DivergenceGuard(), *([pruning] if pruning else []), *self.callbacks]
         result = train_model(
-            spec,
-            data,
-            seed=seed,
-            callbacks=[DivergenceGuard(), pruning, *self.callbacks],
-            verbose=self.verbose,
-            recorder=recorder,
+            spec, data, seed=seed, callbacks=callbacks, verbose=self.verbose, recorder=recorder
         )
         evaluations = evaluate_held_out(result.model, data)
         value = objective_value(evaluations["val"], self.objective)
-        trial.set_user_attr(PER_GROUP_ATTR, evaluations["test"].per_group)
         with self.tracker.child_logging(run_id):
             log_training_run(
                 result, evaluations, data, spec, seed=seed, extra_params=params.sampled
             )
-        return value
+        return Trained(
+            value=value,
+            val_loss=evaluations["val"].loss,
+            test_macro_f1=float(evaluations["test"].averages["macro"]["f1_score"]),
+            test_per_group=evaluations["test"].per_group,
+        )

@@ -48,7 +48,11 @@ def mark_owner(trial: optuna.Trial, **extra: object) -> None:
 
 def owner_is_dead(trial: FrozenTrial) -> bool:
     """Whether the trial's recorded owner ran on this host and no longer exists."""
-    owner = trial.system_attrs.get(OWNER_ATTR)
+    return process_is_dead(trial.system_attrs.get(OWNER_ATTR))
+
+
+def process_is_dead(owner: object) -> bool:
+    """Whether a :func:`process_identity` record names a process of this host that is gone."""
     if not isinstance(owner, dict) or owner.get("host") != socket.gethostname():
         return False
     pid = int(owner.get("pid", -1))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import json
 import logging
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,9 +31,13 @@ from data_pipeline.config import SplitConfig
 from data_pipeline.dataset import Dataset
 from model.stores import setup_tracking
 from model.tracking import warm_up_model_logging
+from search._champion import Crowning
+from search._champion import crown
 from search._champion import record_best
 from search._config import DEFAULT_DATA
 from search._config import SearchConfig
+from search._confirm import Job
+from search._confirm import confirm
 from search._loop import optimize_until
 from search._loop import study_lock
 from search._objective import Objective
@@ -42,6 +47,7 @@ from search._progress import StudyFailed
 from search._progress import TrialCallbacks
 from search._pruning import make_pruner
 from search._remote import wait_for_tracking
+from search._selection import best_trial
 from search._space import DEFAULT_SPACE
 from search._space import GRID_SPACE
 from search._space import SearchSpace
@@ -163,18 +169,7 @@ def run_study(
     session = session or open_session(config)
     study = session.study
     warm_up_model_logging()
-    objective = Objective(
-        dataset=session.dataset,
-        space=session.space,
-        tracker=session.tracker,
-        objective=config.objective,
-        direction=config.direction,
-        seed=config.seed,
-        epochs=config.epochs,
-        callbacks=callbacks,
-        verbose=2 if config.verbose else 0,
-        cv=config.cv,
-    )
+    objective = make_objective(config, session, callbacks)
     loop = TrialCallbacks(
         objective=config.objective,
         max_failures=config.max_failures,
@@ -184,7 +179,6 @@ def run_study(
             t,
             parent_run_id=session.tracker.parent_run_id,
             objective=config.objective,
-            experiment=config.experiment,
         ),
         out=out,
     )
@@ -204,6 +198,46 @@ def run_study(
     return study_result(study, len(loop.trial_numbers))
 
 
+def make_objective(
+    config: SearchConfig, session: Session, callbacks: Sequence[keras.callbacks.Callback] = ()
+) -> Objective:
+    """The trial objective of a session (also what confirmation retrains with)."""
+    return Objective(
+        dataset=session.dataset,
+        space=session.space,
+        tracker=session.tracker,
+        objective=config.objective,
+        direction=config.direction,
+        seed=config.seed,
+        epochs=config.epochs,
+        callbacks=callbacks,
+        verbose=2 if config.verbose else 0,
+        cv=config.cv,
+    )
+
+
+def confirm_and_crown(
+    config: SearchConfig, session: Session, *, out: TextIO | None = None
+) -> Crowning | None:
+    """Retrain the top trials (``--confirm-top``, ``--repeats``), then crown the champion."""
+    out = out or sys.stdout
+
+    def report(job: Job, result: dict[str, Any], done: int, total: int) -> None:
+        trial = session.study.trials[job.trial]
+        print(f"confirm {done}/{total}: trial {job.trial} repeat {job.repeat}: "
+              f"{config.objective}={result['value']:.4f} (trial: {trial.value:.4f})",
+              file=out, flush=True)  # fmt: skip
+
+    confirm(
+        session.study, make_objective(config, session), session.tracker,
+        top=config.confirm_top, repeats=config.repeats, seed=config.seed, on_result=report,
+    )  # fmt: skip
+    return crown(
+        session.tracker.client, session.study, parent_run_id=session.tracker.parent_run_id,
+        experiment=config.experiment, objective=config.objective,
+    )  # fmt: skip
+
+
 def finish_study(session: Session, *, status: str = "FINISHED") -> PlotSet:
     """Write the plots, log them to the parent run and end the parent run with ``status``."""
     tracker = session.tracker
@@ -215,10 +249,8 @@ def finish_study(session: Session, *, status: str = "FINISHED") -> PlotSet:
 def study_result(study: optuna.Study, trials_run: int) -> RunResult:
     """The study's counts and best value, with ``trials_run`` trials run by this call."""
     counts = collections.Counter(trial.state for trial in study.get_trials(deepcopy=False))
-    try:
-        best_value, best_number = study.best_value, study.best_trial.number
-    except ValueError:
-        best_value, best_number = None, None
+    best = best_trial(study)
+    best_value, best_number = (best.value, best.number) if best else (None, None)
     return RunResult(
         trials_run=trials_run,
         n_complete=counts[TrialState.COMPLETE],

@@ -31,6 +31,8 @@ PARENT_RUN_ATTR = "mlflow_parent_run_id"
 RUN_ID_ATTR = "mlflow_run_id"
 #: Trial user attribute: test macro F1, accuracy and windows per held-out group.
 PER_GROUP_ATTR = "test_per_group"
+#: Trial user attribute: validation loss, which breaks ties between equal objective values.
+VAL_LOSS_ATTR = "val_loss"
 #: Optuna trial state -> MLflow run status.
 RUN_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "KILLED", "FAIL": "FAILED"}
 _MAX_TAG = 5000
@@ -97,6 +99,20 @@ class Tracker:
         trial.set_user_attr(RUN_ID_ATTR, run_id)
         self.client.log_batch(run_id, params=[MlflowParam(k, str(v)) for k, v in sampled.items()])
         return run_id
+
+    def start_repeat(self, trial_number: int, repeat: int, trial_run_id: str) -> str:
+        """Create run ``trial-<n>-repeat-<r>`` nested under the trial's run (confirmation)."""
+        run = self.client.create_run(
+            self.experiment_id,
+            run_name=f"trial-{trial_number}-repeat-{repeat}",
+            tags={
+                MLFLOW_PARENT_RUN_ID: trial_run_id,
+                "optuna.study_name": self.study_name,
+                "optuna.trial_number": str(trial_number),
+                "repeat": str(repeat),
+            },
+        )
+        return run.info.run_id
 
     def log_partial(self, run_id: str, history: Mapping[str, list[float]], epoch: int) -> None:
         """Curves of the epochs a pruned or failed trial ran (step = epoch, 1-based)."""

@@ -19,7 +19,7 @@ import optuna
 from optuna.trial import TrialState
 
 from data_pipeline.errors import ProjectError
-from search._champion import OBJECTIVE_METRICS
+from search._config import OBJECTIVE_METRICS
 from search._config import add_store_arguments
 from search._config import resolve_stores
 from search._tracking import PER_GROUP_ATTR

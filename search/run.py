@@ -32,6 +32,7 @@ from search._console import quiet_libraries
 from search._console import raise_terminated
 from search._progress import StudyFailed
 from search._remote import check_tracking
+from search._runner import confirm_and_crown
 from search._runner import finish_study
 from search._runner import prepare_study
 from search._runner import run_study
@@ -146,6 +147,20 @@ def build_parser() -> argparse.ArgumentParser:
         "groups, then a retrain on all of them (default: single train/val split)",
     )
     parser.add_argument(
+        "--confirm-top",
+        type=int,
+        default=defaults.confirm_top,
+        help="after the trials, train the best K trials again before crowning the champion "
+        "by their mean (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=defaults.repeats,
+        help="extra trainings (fresh seeds) per confirmed trial; 0 crowns the best trial as it "
+        "is (default: %(default)s)",
+    )
+    parser.add_argument(
         "--force-resume",
         action="store_true",
         help="resume a study although its objective, space, data or sampler changed",
@@ -184,6 +199,8 @@ def config_from_args(args: argparse.Namespace) -> SearchConfig:
         verbose=args.verbose,
         trials_per_process=args.trials_per_process,
         split=split_from_args(args),
+        confirm_top=args.confirm_top,
+        repeats=args.repeats,
         labels_file=args.labels,
     )
 
@@ -203,6 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 result = run_parallel(config, session, args.workers)
             else:
                 result = run_study(config, session=session)
+            crowning = confirm_and_crown(config, session)
             plots = finish_study(session)
     except StudyFailed as exc:
         if session is not None:
@@ -230,9 +248,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(
         f"study {config.study!r}: {result.n_complete} complete, {result.n_pruned} pruned, "
-        f"{result.n_failed} failed; {best}; champion {champion_uri(config.experiment)}; "
-        f"plots {plots.html}; browse with python -m search.ui"
+        f"{result.n_failed} failed; {best}; plots {plots.html}; browse with python -m search.ui"
     )
+    if crowning is not None:
+        print(f"{crowning.describe(config.objective)}; load it as {champion_uri(config.experiment)}")
     return 0
 
 

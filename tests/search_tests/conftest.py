@@ -88,4 +88,8 @@ def study_args(
         "2",
         "--n-warmup-steps",
         "0",
+        # Crowning without confirmation keeps these studies quick; test_confirmation.py
+        # passes its own --confirm-top/--repeats (the later flag wins).
+        "--repeats",
+        "0",
     ]

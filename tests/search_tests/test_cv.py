@@ -14,7 +14,7 @@ from data_pipeline.dataset import Dataset
 from data_pipeline.errors import ConfigError
 from model.evaluation import Evaluation
 from model.spec import ModelSpec
-from search._champion import OBJECTIVE_METRICS
+from search._config import OBJECTIVE_METRICS
 from search._config import SearchConfig
 from search._cv import FOLD_METRICS
 from search._cv import cross_validate
