@@ -2,8 +2,34 @@
 
 from __future__ import annotations
 
+import argparse
+import json
+from collections.abc import Callable
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+DATASETS = ("synthetic", "racketsports")
+
+
+def benchmark_parser(
+    prog: str, description: str | None, *, quick_help: str, datasets_flag: str
+) -> argparse.ArgumentParser:
+    """The flags every whole-search benchmark has: ``--quick``, the datasets to run (RacketSports
+    read from ``--shared``)."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument(datasets_flag, nargs="+", choices=DATASETS, default=["synthetic"])
+    parser.add_argument("--shared", type=Path, default=Path("../shared"), help="for racketsports")
+    return parser
+
+
+def rewrite_report(path: Path, write: Callable[[dict[str, Any], Path], str]) -> int:
+    """``--report-only``: rewrite a benchmark's report from its result JSON and print it."""
+    print(write(json.loads(path.read_text()), path.with_suffix("")))
+    return 0
 
 
 def mlflow_template(root: Path) -> Path:
