@@ -46,7 +46,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from search_bench import selection
 from search_bench.report import mean_spread
 from search_bench.report import paired_difference
+from search_bench.runs import benchmark_parser
 from search_bench.runs import mlflow_template
+from search_bench.runs import rewrite_report
 from search_bench.runs import schedule
 
 from data_pipeline import atomic_write_text
@@ -54,7 +56,6 @@ from data_pipeline.errors import ConfigError
 from data_pipeline.errors import ProjectError
 
 RESULTS = Path(__file__).resolve().with_name("results")
-DATASETS = ("synthetic", "racketsports")
 CONTENDERS = ("service", "plain")
 #: Seed of the synthetic true test; study data is the embedded default dataset (seed 0).
 TRUE_TEST_SEED = 1000
@@ -68,14 +69,12 @@ MODES = {  # mode -> (seeds, trials per study, epoch cap: None is the service's 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python benchmarks/bench_selection.py",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = benchmark_parser(
+        "python benchmarks/bench_selection.py",
+        __doc__,
+        quick_help="1 seed, 6 trials, 3 epochs (smoke)",
+        datasets_flag="--datasets",
     )
-    parser.add_argument("--quick", action="store_true", help="1 seed, 6 trials, 3 epochs (smoke)")
-    parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=["synthetic"])
-    parser.add_argument("--shared", type=Path, default=Path("../shared"), help="for racketsports")
     parser.add_argument(
         "--seeds", type=int, nargs="+", help="study seeds (default: 0-4; quick: 0)"
     )
@@ -110,9 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.child:
             return _plain_child(args)
         if args.report_only:
-            results = json.loads(args.report_only.read_text())
-            print(write_report(results, args.report_only.with_suffix("")))
-            return 0
+            return rewrite_report(args.report_only, write_report)
         return _run(args, mode, stem)
     except (ProjectError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -344,18 +341,21 @@ def _run(args: Any, mode: str, stem: Path) -> int:
     done = {(r["dataset"], r["seed"], r["contender"]) for r in results["runs"]}
     args.template = mlflow_template(args.workdir)
     runners = {"service": run_service, "plain": run_plain}
-    for dataset in args.datasets:
-        study_data, true = prepare_data(dataset, args)
+    folders = {dataset: prepare_data(dataset, args) for dataset in args.datasets}  # fail early
+    for dataset, (study_data, true) in folders.items():
         results["true_test"][dataset] = true_test_size(study_data, true)
-        for _, seed, contender in schedule([dataset], args.seeds, CONTENDERS):
-            if (dataset, seed, contender) in done:
-                continue
-            print(f"{time.strftime('%H:%M:%S')} {dataset} seed {seed} {contender} ...", flush=True)
-            run = runners[contender](dataset, seed, study_data, true, args)
-            print(f"  {run['wall_s']:.0f} s, {len(run['trials'])} complete trials", flush=True)
-            results["runs"].append(run)
-            atomic_write_text(stem.with_suffix(".json"), json.dumps(results, indent=1))
-            write_report(results, stem)
+    for dataset, seed, contender in schedule(args.datasets, args.seeds, CONTENDERS):
+        if (dataset, seed, contender) in done:
+            continue
+        study_data, true = folders[dataset]
+        if results["runs"] and "resumed" not in results["meta"]:
+            results["meta"]["resumed"] = f"{meta['date']}, after {len(results['runs'])} runs"
+        print(f"{time.strftime('%H:%M:%S')} {dataset} seed {seed} {contender} ...", flush=True)
+        run = runners[contender](dataset, seed, study_data, true, args)
+        print(f"  {run['wall_s']:.0f} s, {len(run['trials'])} complete trials", flush=True)
+        results["runs"].append(run)
+        atomic_write_text(stem.with_suffix(".json"), json.dumps(results, indent=1))
+        write_report(results, stem)
     print(write_report(results, stem))
     return 0
 
@@ -371,7 +371,6 @@ def earlier(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
             f"--resume: {path} was measured with {measured}, not {wanted}; give the same "
             "--n-trials, --epochs, --confirm-top and --repeats, or another --out."
         )
-    found["meta"]["resumed"] = f"after {len(found['runs'])} runs, {meta['date']}"
     return found
 
 
@@ -392,6 +391,7 @@ def write_report(results: dict[str, Any], stem: Path) -> str:
             f"{meta['n_trials']} trials per study; epoch cap "
             f"{meta['epochs'] or 'the service default'}; confirmation {_confirmation(meta)}; "
             f"each study in a fresh process.{fewer}"
+            + (f" Resumed {meta['resumed']}." if meta.get("resumed") else "")
         ),
     ]
     for dataset, size in results.get("true_test", {}).items():
@@ -463,21 +463,33 @@ def _goal_lines(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _miss_lines(runs: list[dict[str, Any]], dataset: str, rows: list[dict[str, Any]]) -> list[str]:
-    """Raw trials behind every seed whose champion missed the percentile goal or whose
-    selection score ranked the trials poorly."""
+    """The raw runs behind each missed goal: the trials of a seed whose champion missed the
+    percentile goal or whose selection score ranked poorly, the per-seed differences to the
+    plain pick, the time a confirmation took."""
     service = {
         r["seed"]: r for r in runs if r["dataset"] == dataset and r["contender"] == "service"
     }
+    missed = {g["key"] for g in selection.goals(rows) if not g["met"]}
     lines = []
     for row in rows:
         weak_rank = row["service"]["spearman"] < selection.MIN_SPEARMAN
         if row["service"]["percentile"] < selection.MIN_PERCENTILE or weak_rank:
             lines += selection.misses(service[row["seed"]], row)
-    return (
-        ["", "### Seeds that missed, from the raw trials", "", *[f"- {x}" for x in lines]]
-        if (lines)
-        else []
-    )
+    if "paired" in missed:
+        lines.append(
+            "service - plain per seed (true-test macro-F1 of the picks): "
+            + ", ".join(
+                f"seed {r['seed']} {r['service']['true_f1'] - r['plain']['true_f1']:+.3f}"
+                for r in rows
+            )
+        )
+    if "wall" in missed:
+        lines += [
+            selection.wall_detail(service[r["seed"]], FULL_TRIALS)
+            for r in rows
+            if r["wall_ratio"] > selection.MAX_WALL_RATIO
+        ]
+    return ["", "### Misses, from the raw runs", "", *[f"- {x}" for x in lines]] if lines else []
 
 
 if __name__ == "__main__":

@@ -184,3 +184,20 @@ def misses(run: dict[str, Any], row: dict[str, Any], top: int = 5) -> list[str]:
         )
     )
     return lines
+
+
+def wall_detail(run: dict[str, Any], n_trials: int) -> str:
+    """Where a study's confirmation time went, and the wall ratio the same confirmation would
+    give a study of ``n_trials`` trials of this study's mean length (the confirmation cost is
+    ``--confirm-top`` x ``--repeats`` trainings whatever the study's size)."""
+    retrainings = sum(entry["n"] - 1 for entry in run.get("selection", {}).values())
+    trial_phase = run["wall_s"] - run["confirmation_s"]
+    per_trial = trial_phase / max(1, run["n_finished"])
+    projected = (per_trial * n_trials + run["confirmation_s"]) / (per_trial * n_trials)
+    return (
+        f"seed {run['seed']}: {run['n_finished']} trials in {trial_phase:.0f} s "
+        f"({per_trial:.1f} s each, start-up included), then {retrainings} confirmation "
+        f"retrainings in {run['confirmation_s']:.0f} s "
+        f"({run['confirmation_s'] / max(1, retrainings):.1f} s each, unpruned); the same "
+        f"confirmation after {n_trials} such trials: ratio {projected:.2f}."
+    )

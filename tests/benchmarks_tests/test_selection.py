@@ -12,6 +12,7 @@ from benchmarks.search_bench.selection import percentile
 from benchmarks.search_bench.selection import pick_numbers
 from benchmarks.search_bench.selection import seed_rows
 from benchmarks.search_bench.selection import spearman
+from benchmarks.search_bench.selection import wall_detail
 from benchmarks.search_bench.selection import wall_ratio
 
 
@@ -104,3 +105,13 @@ def test_wall_ratio_leaves_resumed_studies_out() -> None:
     # a study resumed across sessions has no single wall time to compare
     assert math.isnan(wall_ratio({"wall_s": 100.0, "confirmation_s": 10.0, "resumed": True}))
     assert wall_ratio({"wall_s": 100.0, "confirmation_s": 0.0}) == 1.0
+
+
+def test_wall_detail_projects_the_fixed_confirmation_cost_to_a_larger_study() -> None:
+    run = {"seed": 3, "wall_s": 130.0, "confirmation_s": 30.0, "n_finished": 10,
+           "selection": {"0": {"n": 3}, "4": {"n": 3}}}  # fmt: skip
+    text = wall_detail(run, 50)
+    # 10 trials of 10 s, 4 retrainings in 30 s; after 50 trials the same 30 s add 6 %
+    assert "10 trials in 100 s (10.0 s each" in text
+    assert "4 confirmation retrainings in 30 s (7.5 s each" in text
+    assert text.endswith("ratio 1.06.")
