@@ -47,13 +47,16 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from search_bench import report
+from search_bench.runs import benchmark_parser
+from search_bench.runs import mlflow_template
+from search_bench.runs import rewrite_report
+from search_bench.runs import schedule
 
 from data_pipeline import atomic_write_text
 from data_pipeline.errors import ConfigError
 from data_pipeline.errors import ProjectError
 
 RESULTS = Path(__file__).resolve().with_name("results")
-DATASETS = ("synthetic", "racketsports")
 SEEDS = {"quick": (0,), "full": (0, 1, 2)}
 #: (mode, dataset) -> (budget seconds per run, epoch cap). Every contender gets the same cap and
 #: the default space's early stopping (patience 10). Synthetic runs use the service's default cap
@@ -67,14 +70,12 @@ BUDGETS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python benchmarks/bench_search.py",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = benchmark_parser(
+        "python benchmarks/bench_search.py",
+        __doc__,
+        quick_help="tiny budget, one seed (smoke check)",
+        datasets_flag="--dataset",
     )
-    parser.add_argument("--quick", action="store_true", help="tiny budget, one seed (smoke check)")
-    parser.add_argument("--dataset", nargs="+", choices=DATASETS, default=["synthetic"])
-    parser.add_argument("--shared", type=Path, default=Path("../shared"), help="for racketsports")
     parser.add_argument("--budget", type=float, help="seconds per run (default: by mode, data)")
     parser.add_argument(
         "--epochs", type=int, help="epoch cap of every trial (default: by mode, data)"
@@ -125,18 +126,6 @@ def prepare_data(names: Sequence[str], shared: Path, root: Path) -> dict[str, Pa
     return folders
 
 
-def schedule(
-    datasets: Sequence[str], seeds: Sequence[int], contenders: Sequence[str]
-) -> list[tuple[str, int, str]]:
-    """Dataset by dataset, seed-major, the contender order rotated by one per seed."""
-    order = []
-    for dataset in datasets:
-        for i, seed in enumerate(seeds):
-            shift = i % len(contenders)
-            order += [(dataset, seed, c) for c in [*contenders[shift:], *contenders[:shift]]]
-    return order
-
-
 def warm_up() -> None:
     """One tiny fit, so the first timed run does not pay TensorFlow's start-up alone."""
     import numpy as np
@@ -147,20 +136,6 @@ def warm_up() -> None:
     model = build_model(ModelSpec.baseline(), (30, 6), 3)
     x = np.random.default_rng(0).normal(size=(64, 30, 6)).astype("float32")
     model.fit(x, np.arange(64) % 3, epochs=1, verbose=0)
-
-
-def mlflow_template(root: Path) -> Path:
-    """An empty MLflow SQLite store: every run starts with a store that exists, as a user's does.
-
-    Creating MLflow's schema takes seconds (dozens of migrations); a user pays it once, not per
-    search, so the benchmark pays it once too, before any clock starts.
-    """
-    from mlflow import MlflowClient
-
-    path = root / "template" / "mlflow.db"
-    path.parent.mkdir(parents=True)
-    MlflowClient(f"sqlite:///{path}").search_experiments()
-    return path
 
 
 def run_one(dataset: str, data: Path, seed: int, contender: str, args: Any, root: Path) -> dict:
@@ -326,9 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.child:
             return _child(args)
         if args.report_only:
-            results = json.loads(args.report_only.read_text())
-            print(write_report(results, args.report_only.with_suffix("")))
-            return 0
+            return rewrite_report(args.report_only, write_report)
         return _run(args, mode, args.seeds or list(SEEDS[mode]), stem)
     except (ProjectError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -33,6 +33,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import replace
 from pathlib import Path
@@ -75,7 +76,7 @@ class RunSpec:
         workdir: the run's folder for its stores.
         seed: seed of the sampler / tuner and of the trials' training.
         budget: wall-clock seconds, counted from the first call into the tool.
-        epochs: epoch cap of every trial.
+        epochs: epoch cap of every trial (None: the space's own, as the service's default).
     """
 
     contender: str
@@ -83,7 +84,7 @@ class RunSpec:
     workdir: Path
     seed: int
     budget: float
-    epochs: int
+    epochs: int | None
 
 
 def run_contender(spec: RunSpec) -> tuple[list[Trial], float]:
@@ -141,15 +142,27 @@ def _service(spec: RunSpec, clock: FitClock, t0: float, **settings: Any) -> list
 
 
 def _plain(spec: RunSpec, clock: FitClock, t0: float) -> list[Trial]:
+    study, tracking = plain_study(spec)
+    objective = plain_objective(spec, callbacks=[clock])
+    clock.until_budget(
+        lambda: study.optimize(
+            objective, timeout=max(0.001, clock.deadline - time.time()), callbacks=[tracking]
+        )
+    )
+    return optuna_trials(study, clock, t0, lambda t: t.user_attrs.get("test_f1"))
+
+
+def plain_study(spec: RunSpec, *, load_if_exists: bool = False) -> tuple[optuna.Study, Any]:
+    """The plain recipe's study (default TPE seeded with ``spec.seed``) and its MLflowCallback.
+
+    Both stores live in ``spec.workdir`` (``optuna.db``, ``mlflow.db``). ``load_if_exists``
+    reopens an interrupted study, as a user reruns the recipe's script.
+    """
     from optuna_integration import MLflowCallback
 
-    window_range = Dataset.open(
-        spec.data, cache_dir=spec.workdir / "probe"
-    ).admissible_window_range()
-    space = SearchSpace.from_toml(DEFAULT_SPACE).clip_window(*window_range)
     study = optuna.create_study(
         study_name="plain", storage=f"sqlite:///{spec.workdir}/optuna.db", direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=spec.seed),
+        sampler=optuna.samplers.TPESampler(seed=spec.seed), load_if_exists=load_if_exists,
     )  # fmt: skip
     with warnings.catch_warnings():  # deprecated since Optuna 4.9, still what the docs show
         warnings.simplefilter("ignore", FutureWarning)
@@ -157,6 +170,26 @@ def _plain(spec: RunSpec, clock: FitClock, t0: float) -> list[Trial]:
             tracking_uri=f"sqlite:///{spec.workdir}/mlflow.db",
             metric_name="val_macro_avg_f1_score",
         )
+    return study, tracking
+
+
+#: Called with the trial, its trained model and its windows after every plain trial's training.
+AfterTraining = Callable[[optuna.Trial, keras.Model, Any], None]
+
+
+def plain_objective(
+    spec: RunSpec,
+    *,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    after_training: AfterTraining | None = None,
+) -> Callable[[optuna.Trial], float]:
+    """The plain recipe's objective: the same space, builder and ``train_model``, no pruning,
+    the windows rebuilt every trial; validation macro-F1 is the value, test macro-F1 a user
+    attribute (``test_f1``). ``after_training`` sees each trained model (extra scoring)."""
+    window_range = Dataset.open(
+        spec.data, cache_dir=spec.workdir / "probe"
+    ).admissible_window_range()
+    space = SearchSpace.from_toml(DEFAULT_SPACE).clip_window(*window_range)
 
     def objective(trial: optuna.Trial) -> float:
         params = suggest(trial, space)
@@ -165,17 +198,14 @@ def _plain(spec: RunSpec, clock: FitClock, t0: float) -> list[Trial]:
             data = dataset.windows(params.window_config(), params.feature_config())
         result = train_model(
             params.model_spec(epochs=spec.epochs), data, seed=spec.seed + trial.number,
-            callbacks=[clock],
+            callbacks=list(callbacks),
         )  # fmt: skip
         trial.set_user_attr("test_f1", macro_f1(result.model, data, "test"))
+        if after_training is not None:
+            after_training(trial, result.model, data)
         return macro_f1(result.model, data, "val")
 
-    clock.until_budget(
-        lambda: study.optimize(
-            objective, timeout=max(0.001, clock.deadline - time.time()), callbacks=[tracking]
-        )
-    )
-    return optuna_trials(study, clock, t0, lambda t: t.user_attrs.get("test_f1"))
+    return objective
 
 
 def optuna_trials(
