@@ -84,8 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--sampler",
         choices=SAMPLERS,
         default=defaults.sampler,
-        help="tpe (seeded, multivariate), random, or grid (the hand-written tennis grid, search/grid_space.toml) "
-        "(default: %(default)s)",
+        help="tpe (seeded, multivariate), random, or grid (the hand-written tennis grid, "
+        "search/grid_space.toml) (default: %(default)s)",
     )
     parser.add_argument(
         "--pruner",
