@@ -254,7 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{plots.html.parent.parent / 'report.md'}; browse with python -m search.ui"
     )
     if crowning is not None:
-        print(f"{crowning.describe(config.objective)}; load it as {champion_uri(config.experiment)}")
+        uri = champion_uri(config.experiment)
+        print(f"{crowning.describe(config.objective)}; load it as {uri}")
     return 0
 
 
