@@ -9,10 +9,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from data_pipeline import native_logs
 from data_pipeline.cli_options import add_data_arguments
 from data_pipeline.cli_options import labels_from_args
 from data_pipeline.cli_options import split_from_args
-from data_pipeline import native_logs
 from data_pipeline.errors import ProjectError
 from data_pipeline.errors import spelled_as
 from model.config import DEFAULT_CONFIG
