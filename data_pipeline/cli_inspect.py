@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from data_pipeline.errors import ProjectError
 from data_pipeline.resample import rescale_frames
 
 SPLITS = ("train", "val", "test")
+logger = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,11 +51,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--neutral", action="store_true",
                         help="add a neutral class for windows without strokes")
     add_data_arguments(parser)
+    parser.add_argument("--seed", type=int, dest="old_seed", help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(args: argparse.Namespace) -> int:
     """Open the folder, window it once, print the report."""
+    if args.old_seed is not None:  # renamed: --split-seed, as on every command that splits
+        logger.warning("inspect --seed is now --split-seed (the old name goes in a later release)")
+        args.split_seed = args.split_seed if args.split_seed is not None else args.old_seed
     window = WindowConfig(window_size=args.window_size, overlap=args.overlap)
     labels = labels_from_args(args, LabelConfig(
         drop_serve=args.drop_serve, annotation_fps=args.annotation_fps, neutral_class=args.neutral
