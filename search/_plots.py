@@ -26,6 +26,7 @@ import optuna
 from data_pipeline import atomic_write
 from data_pipeline import atomic_write_text
 from search import _curves as curves
+from search._selection import selection_intervals
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -121,6 +122,8 @@ def write_plots(study: optuna.Study, out_dir: Path, *, target_name: str) -> Plot
         if name == "optimization_history" and (note := _ties(study)):
             figure.update_layout(title=f"Optimization history ({note})")
             _first_axes(axes).set_title(f"Optimization history ({note})")
+        if name == "optimization_history":
+            _draw_selection(selection_intervals(study), figure, _first_axes(axes))
         sections.append(  # plotly.js embedded once, with the first figure
             f"<h2>{html.escape(name.replace('_', ' '))}</h2>"
             + figure.to_html(full_html=False, include_plotlyjs=not sections)
@@ -142,6 +145,18 @@ def write_plots(study: optuna.Study, out_dir: Path, *, target_name: str) -> Plot
     html_path = out_dir / "plots.html"
     atomic_write_text(html_path, page)
     return PlotSet(html=html_path, pngs=tuple(pngs), skipped=skipped)
+
+
+def _draw_selection(rows: list[tuple[int, float, float]], figure: Any, axes: Any) -> None:
+    """Confirmed trials' selection scores with their 95 % intervals, on both renderings."""
+    if not rows:
+        return
+    numbers, scores, halves = (list(column) for column in zip(*rows))
+    label = "selection score (95 % interval)"
+    figure.add_scatter(x=numbers, y=scores, mode="markers", name=label,
+                       error_y={"type": "data", "array": halves}, marker={"color": "black"})
+    axes.errorbar(numbers, scores, yerr=halves, fmt="D", color="black", capsize=4, label=label)
+    axes.legend()
 
 
 def _ties(study: optuna.Study) -> str:

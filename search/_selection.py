@@ -112,6 +112,19 @@ def selection_scores(study: optuna.Study) -> dict[int, dict[str, Any]]:
     return {int(n): entry for n, entry in (study.user_attrs.get(SELECTION_ATTR) or {}).items()}
 
 
+def selection_intervals(study: optuna.Study) -> list[tuple[int, float, float]]:
+    """``(trial, selection score, half-width of its 95 % t-interval)`` of each confirmed trial
+    (what the optimisation history draws as error bars)."""
+    from scipy import stats
+
+    rows = []
+    for number, entry in sorted(selection_scores(study).items()):
+        n = int(entry["n"])
+        half = float(stats.t.ppf(0.975, n - 1)) * entry["std"] / n**0.5 if n > 1 else 0.0
+        rows.append((number, float(entry["score"]), half))
+    return rows
+
+
 def crowned(study: optuna.Study) -> FrozenTrial | None:
     """The champion: best by selection score among confirmed trials (lower mean validation
     loss on a tie), else the best trial."""

@@ -17,11 +17,13 @@ from search import report
 from search._addresses import study_addresses
 from search._attrs import RUN_ID_ATTR
 from search._curves import curve_data
+from search._plots import write_plots
 from search._progress import TrialCallbacks
 from search._progress import format_duration
 from search._progress import progress_prefix
 from search._report import study_facts
 from search._report_render import publish_report
+from search._selection import selection_intervals
 from search._tracking import PARENT_RUN_ATTR
 
 CONFIRMED = {2: (0.80, 0.02, 3), 4: (0.86, 0.01, 3)}  # trial -> selection score, std, n
@@ -199,3 +201,15 @@ def test_progress_line_counts_trials_and_estimates_time_left() -> None:
     now = started + datetime.timedelta(seconds=60)
     # a finished study says so instead of estimating
     assert progress_prefix(study, 2, started, now) == ("[2/2]", "elapsed 1m00s, done")
+
+
+def test_optimisation_history_draws_the_confirmed_selection_intervals(
+    stored_study: tuple[optuna.Study, str], tmp_path: Path
+) -> None:
+    study, _ = stored_study
+    rows = selection_intervals(study)
+    # One row per confirmed trial: its selection score and a 95 % t half-width over 3 trainings.
+    assert [(n, score) for n, score, _ in rows] == [(2, 0.80), (4, 0.86)]
+    assert rows[1][2] == pytest.approx(4.303 * 0.01 / 3**0.5, rel=1e-3)
+    page = write_plots(study, tmp_path / "plots", target_name="val_macro_avg_f1_score")
+    assert "selection score (95 % interval)" in page.html.read_text()
