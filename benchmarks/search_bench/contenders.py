@@ -50,8 +50,8 @@ from model.training import train_model
 from search import DEFAULT_SPACE
 from search import SearchSpace
 from search import suggest
-from search_bench.clock import FitClock
-from search_bench.clock import Trial
+from .clock import FitClock
+from .clock import Trial
 
 CONTENDERS = ("service", "plain", "random", "grid", "hyperband")
 #: Service variant -> the ``SearchConfig`` settings it changes.
