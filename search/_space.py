@@ -1,4 +1,4 @@
-"""The search space: one TOML table per hyperparameter, validated on load, named as in the guide.
+"""The search space: one TOML table per hyperparameter, validated on load, named as logged.
 
 Entry shapes (see ``search/default_space.toml``)::
 
