@@ -444,5 +444,5 @@ def _check_bidirectional_units(space: SearchSpace) -> None:
             space,
             name,
             "first-layer units must be even when uses_bidirectional can be true (they are the "
-            f"total output of both directions, as the guide logs them), but got {odd[0]}.",
+            f"total output of both directions, as they are logged), but got {odd[0]}.",
         )
