@@ -8,7 +8,7 @@ of the data (cold window cache) and its own stores in a temporary folder, and it
 process (after a warm-up fit, before the clock starts), as a user's search runs: TensorFlow leaks
 ~33k graph objects and ~25 MiB per model, which slow every later full garbage collection
 (``train_model`` freezes them since; KerasTuner does not) and grow memory, so a process that has
-already run other searches would charge the next one (docs/benchmarks.md).
+already run other searches would charge the next one (docs/search.md, "Memory of long studies").
 ``--in-process`` shares one process instead (faster to start, biased against late runs). Runs go
 seed-major with the contender order rotated per seed, so that load from other jobs on a shared
 machine hits every contender alike.
