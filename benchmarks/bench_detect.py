@@ -15,8 +15,8 @@ the noise of a second extraction, and it shows the per-frame work (``detect_clip
 one-off costs (model loading, the PNG). Process start (importing TensorFlow) is not counted.
 
 The video is the real photograph of ``tests/data_pipeline_tests/videos.py`` panning slowly; the
-model is ``--model`` or, by default, an untrained model of the users' V2 architecture with the
-users' preprocessing (window 45, overlap 15, 30 fps, 15 landmarks): prediction costs the same
+model is ``--model`` or, by default, an untrained model of the V2 architecture with V2's
+preprocessing (window 45, overlap 15, 30 fps, 15 landmarks): prediction costs the same
 trained or not. Usage::
 
     python -m benchmarks.bench_detect --pose-model ../shared/models/pose_landmarker_full.task
@@ -53,7 +53,7 @@ CLASSES = ("backhand", "fronthand", "neutral", "serve")
 
 
 def baseline_model(folder: Path) -> Path:
-    """Save an untrained V2 model with the users' default preprocessing into ``folder``."""
+    """Save an untrained V2 model with V2's default preprocessing into ``folder``."""
     features = FeatureConfig()
     settings = PreprocessingSettings(
         window_size=45,

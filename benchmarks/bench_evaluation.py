@@ -23,7 +23,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 RESULTS = Path(__file__).with_name("results") / "bench_evaluation.json"
-#: Architectures spanning the default space: the users' V2, a large and a small one.
+#: Architectures spanning the default space: V2, a large and a small one.
 ARCHITECTURES = {
     "v2": {},
     "bidir_3x": {"lstm_units": (128, 64, 64), "bidirectional": (True, False, False),

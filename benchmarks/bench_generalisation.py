@@ -1,4 +1,4 @@
-"""Issue 9's measured comparison: feature representation, handedness, single split vs ``--cv 5``.
+"""Generalisation to new players: feature representation, handedness, single split vs ``--cv 5``.
 
 Everything is scored by test macro-F1 on held-out *groups* that no arm ever trains or selects on:
 on the embedded synthetic dataset the test groups are whole players (``group_by="player"``, new

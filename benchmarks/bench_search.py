@@ -1,14 +1,14 @@
-"""How good a model each search tool finds for the same wall-clock budget (issue 7).
+"""How good a model each search tool finds for the same wall-clock budget.
 
 Five contenders (``search_bench/contenders.py``) search the same data and the same space (as far as
-each tool can express it) with the same epoch cap and the same wall-clock budget per run:
-this service's defaults, the plain Optuna + MLflow docs recipe, random search and the users' grid
-on our machinery, and KerasTuner Hyperband. Each run gets its own copy of the data (cold window
-cache) and its own stores in a temporary folder, and its own fresh Python process (after a warm-up
-fit, before the clock starts), as a user's search runs: TensorFlow leaks ~33k graph objects and
-~25 MiB per model, which slow every later full garbage collection (``train_model`` freezes them
-since; KerasTuner does not) and grow memory, so a process that has already run other searches
-would charge the next one (docs/how_it_compares.md).
+each tool can express it) with the same epoch cap and the same wall-clock budget per run: this
+service's defaults, the plain Optuna + MLflow docs recipe, random search and the old grid
+(``search/grid_space.toml``) on our machinery, and KerasTuner Hyperband. Each run gets its own copy
+of the data (cold window cache) and its own stores in a temporary folder, and its own fresh Python
+process (after a warm-up fit, before the clock starts), as a user's search runs: TensorFlow leaks
+~33k graph objects and ~25 MiB per model, which slow every later full garbage collection
+(``train_model`` freezes them since; KerasTuner does not) and grow memory, so a process that has
+already run other searches would charge the next one (docs/search.md, "Memory of long studies").
 ``--in-process`` shares one process instead (faster to start, biased against late runs). Runs go
 seed-major with the contender order rotated per seed, so that load from other jobs on a shared
 machine hits every contender alike.

@@ -1,4 +1,4 @@
-"""Typed configuration of the data pipeline. Every setting has the users' default (REFERENCE.md)."""
+"""Typed configuration of the data pipeline. Every default is the V2 recipe's setting."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class LabelConfig:
 
     Args:
         label_map: raw label (matched case-insensitively, surrounding spaces ignored) -> class name.
-        drop_serve: drop the ``serve`` class entirely (today's users' "serve dropped" switch).
+        drop_serve: drop the ``serve`` class entirely (the "serve dropped" variant of a dataset).
             Defaults to False.
         annotation_fps: frame rate the labelling tool numbered frames in; None means the video's
             own fps. Label Studio assumes 24 fps for a ``<Video>`` tag without ``frameRate``.
@@ -72,7 +72,8 @@ class FeatureConfig:
     """Per-frame features computed from the pose cache.
 
     Args:
-        landmark_subset: MediaPipe landmark indices kept, in order. Defaults to the users' 15.
+        landmark_subset: MediaPipe landmark indices kept, in order. Defaults to the 15 of
+            ``DEFAULT_SUBSET``.
         representation: ``raw`` (normalised image coordinates), ``body_centred`` (hip-midpoint
             origin), ``body_scaled`` (body-centred and divided by torso length), ``view_robust``
             (joint angles and limb directions). Defaults to ``raw``.

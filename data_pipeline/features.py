@@ -19,7 +19,7 @@ Pipeline of :func:`clip_features` (every step keeps invalid frames at 0):
 
 5. with ``velocities``, append frame-to-frame differences of the non-visibility columns
    (``<name>_vel``; 0 at the first frame and where either frame lacks the value);
-6. visibility is kept (landmark-major ``[x, y, z, visibility]`` per landmark, exactly the users'
+6. visibility is kept (landmark-major ``[x, y, z, visibility]`` per landmark, the V2 recipe's
    60 columns by default) or dropped.
 
 Missing landmarks (``handedness.landmark_present``: imported keypoint sets without heels, say)

@@ -1,4 +1,4 @@
-"""MediaPipe BlazePose's 33 landmarks, the users' default subset, and left/right pairs."""
+"""MediaPipe BlazePose's 33 landmarks, the default subset of 15, and left/right pairs."""
 
 from __future__ import annotations
 
@@ -43,8 +43,8 @@ LANDMARK_INDEX: dict[str, int] = {name: i for i, name in enumerate(MEDIAPIPE_LAN
 #: Per-landmark channels stored in the pose cache, in this order.
 CHANNELS: tuple[str, ...] = ("x", "y", "z", "visibility")
 
-#: The 15 landmarks today's users keep (REFERENCE.md): nose, shoulders, elbows, wrists, hips, knees,
-#: ankles, heels -> 60 features per frame, landmark-major ``[x, y, z, vis] x 15``.
+#: The 15 landmarks kept by default (the V2 recipe's): nose, shoulders, elbows, wrists, hips,
+#: knees, ankles, heels -> 60 features per frame, landmark-major ``[x, y, z, vis] x 15``.
 DEFAULT_SUBSET: tuple[int, ...] = (0, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28, 29, 30)
 
 

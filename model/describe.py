@@ -1,4 +1,4 @@
-"""``describe``: the guide's architecture parameters, read from a built Keras model."""
+"""``describe``: the logged architecture parameters, read from a built Keras model."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import keras
 
 
 def describe(model: keras.Model) -> dict[str, object]:
-    """Architecture parameters of ``model`` under MLFLOW_TRACKING_GUIDE.md's names.
+    """Architecture parameters of ``model`` under the logged names (docs/tracking.md).
 
     Everything is derived from the model's layers, not from the spec that built it:
     ``num_lstm_layers``, ``num_dense_layers`` (the last Dense, the output, excluded),
@@ -14,7 +14,7 @@ def describe(model: keras.Model) -> dict[str, object]:
     units, so a concatenating ``Bidirectional`` layer counts twice its LSTM's units),
     ``dense_layer_{i}_units``, ``dropout_{i}_rate`` (in layer order) and ``architecture_summary``.
 
-    The summary has the guide's formats: ``LSTM[64, 32] → Dense[32]``, with `` + BatchNorm`` when
+    The summary has the logged formats: ``LSTM[64, 32] → Dense[32]``, with `` + BatchNorm`` when
     any BatchNormalization layer exists and a ``Bidirectional-`` prefix when any LSTM layer is
     bidirectional, e.g. ``Bidirectional-LSTM[128, 64] → Dense[64] + BatchNorm``. A model
     without hidden dense layers reads ``LSTM[64, 32]``.

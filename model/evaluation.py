@@ -1,4 +1,4 @@
-"""``evaluate``: scikit-learn metrics of a model on one split, under the guide's names."""
+"""``evaluate``: scikit-learn metrics of a model on one split, under the logged names."""
 
 from __future__ import annotations
 
@@ -56,11 +56,11 @@ class Evaluation:
     per_group: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def as_metrics(self, prefix: str = "") -> dict[str, float]:
-        """The guide's metric names, each prefixed with ``prefix``.
+        """The logged metric names (docs/tracking.md), each prefixed with ``prefix``.
 
         ``{class}_precision|recall|f1_score|support``, ``macro_avg_*`` and ``weighted_avg_*``.
         Accuracy and loss are ``test_accuracy`` / ``test_loss`` when ``prefix`` is empty (the
-        test split, as in the guide) and ``{prefix}eval_accuracy`` / ``{prefix}eval_loss``
+        test split) and ``{prefix}eval_accuracy`` / ``{prefix}eval_loss``
         otherwise: for ``prefix="val_"`` the names ``val_accuracy`` / ``val_loss`` belong to
         the per-epoch curves, and a final evaluation point would corrupt them.
 

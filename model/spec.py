@@ -25,7 +25,7 @@ class ModelSpec:
         lstm_units: units of each LSTM layer (the wrapped LSTM's units when bidirectional).
         bidirectional: one flag per LSTM layer; True wraps the layer in ``Bidirectional``.
         batch_norm: BatchNormalization after every LSTM and dense layer.
-        dropout: one rate per LSTM layer, then one per dense layer (the guide's
+        dropout: one rate per LSTM layer, then one per dense layer (the logged
             ``dropout_{i}_rate`` order).
         dense_units: units of each relu dense layer before the softmax output.
         learning_rate: initial learning rate.
@@ -100,7 +100,7 @@ class ModelSpec:
 
     @classmethod
     def baseline(cls) -> ModelSpec:
-        """The users' "V2" model: LSTM(64) → LSTM(32) → Dense(32), dropout .3/.3/.2, Adam 1e-3."""
+        """The "V2" model: LSTM(64) → LSTM(32) → Dense(32), dropout .3/.3/.2, Adam 1e-3."""
         return cls(
             lstm_units=(64, 32),
             bidirectional=(False, False),

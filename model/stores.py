@@ -1,6 +1,6 @@
 """The project's MLflow store: tracking URI and experiment, resolved the same way everywhere.
 
-Defaults (DESIGN.md): ``sqlite:///mlruns/mlflow.db`` with artifacts in ``mlruns/artifacts/``,
+Defaults: ``sqlite:///mlruns/mlflow.db`` with artifacts in ``mlruns/artifacts/``,
 experiment ``tennis_stroke_recognition``. The tracking URI is ``--tracking-uri`` >
 ``MLFLOW_TRACKING_URI`` > default. MLflow's deprecated ``./mlruns`` file store is refused.
 """

@@ -1,4 +1,4 @@
-"""The MLflow record of one training run, name for name as MLFLOW_TRACKING_GUIDE.md.
+"""The MLflow record of one training run, under the names listed in docs/tracking.md.
 
 Everything goes into the *active* run (``mlflow.start_run``): parameters and metrics in batches,
 per-epoch curves with ``step`` = epoch (1-based), files as artifacts at the run's root
@@ -9,11 +9,11 @@ per-epoch curves with ``step`` = epoch (1-based), files as artifacts at the run'
 and, from ``python -m model.train``, ``train_config.json``) and an MLflow
 Keras model named ``model`` (``runs:/<run_id>/model``) carrying the preprocessing settings.
 
-Metric naming rules beyond the guide:
+Metric naming rules:
 - ``final_train_*`` / ``final_val_*`` are the curves' values at the restored best epoch
   (``best_epoch``), i.e. they describe the logged model; ``epochs_trained`` counts epochs run.
   ``final_train_loss`` is Keras' running training loss (class-weighted, dropout active).
-- The test split's evaluation uses the guide's names (``test_accuracy``, ``macro_avg_f1_score``,
+- The test split's evaluation uses the plain names (``test_accuracy``, ``macro_avg_f1_score``,
   ...); the validation split's the same names prefixed ``val_``, except accuracy and loss, which
   are ``val_eval_accuracy`` / ``val_eval_loss`` because ``val_accuracy`` / ``val_loss`` are the
   per-epoch curves.
@@ -85,7 +85,7 @@ def log_training_run(
 
     Args:
         result: the training outcome.
-        evaluations: split name -> evaluation; ``test`` is logged under the guide's names,
+        evaluations: split name -> evaluation; ``test`` is logged under the plain names,
             ``val`` prefixed ``val_`` (any other split prefixed ``<name>_``).
         data: the data the model was trained on.
         spec: the model's spec.
@@ -297,7 +297,7 @@ def _write_files(
         matrix = "\n".join(" ".join(str(int(v)) for v in row) for row in evaluation.confusion)
         atomic_write_text(folder / f"{stem}confusion_matrix.txt", header + matrix + "\n")
         atomic_write_text(folder / f"{stem}classification_report.txt", evaluation.report)
-        if split == "test":  # one heatmap (the guide's); other splits get the text matrix
+        if split == "test":  # one heatmap for test; other splits get the text matrix
             plots.plot_confusion_matrix(
                 evaluation.confusion,
                 evaluation.class_names,

@@ -29,7 +29,7 @@ DEFAULT_DATA = Path("data/synthetic")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m model.train",
-        description="Train one stroke classifier (defaults: the users' V2 baseline) and log "
+        description="Train one stroke classifier (defaults: the V2 baseline) and log "
         "parameters, metrics, curves, plots and the model to MLflow.",
     )
     parser.add_argument(

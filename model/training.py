@@ -72,8 +72,8 @@ class TrainResult:
     def final(self, name: str) -> float:
         """Value of curve ``name`` at the best epoch: the ``final_*`` metrics follow the weights.
 
-        Today's users report the last epoch although their weights come from the restored best
-        epoch (REFERENCE.md, pain 6); here ``final_train_loss`` etc. describe the returned model.
+        Reporting the last epoch would describe other weights than the restored best epoch's;
+        here ``final_train_loss`` etc. describe the returned model.
         """
         return self.history[name][self.best_epoch - 1]
 
@@ -222,7 +222,7 @@ def reset_keras_state() -> None:
 
 
 def balanced_class_weights(y: np.ndarray, class_names: Sequence[str]) -> dict[str, float]:
-    """``n / (k * n_c)`` per class (the guide's formula); a class absent from ``y`` gets 1.0.
+    """``n / (k * n_c)`` per class (scikit-learn's "balanced"); a class absent from ``y`` gets 1.0.
 
     Example:
         >>> balanced_class_weights(np.array([0, 0, 0, 1]), ("backhand", "fronthand"))

@@ -1,6 +1,7 @@
 """Grouped K-fold objective (``python -m search.run --cv K``): K fold models, then one final model.
 
-A CV trial, step by step (the choices are documented here and in the report of issue 9):
+A CV trial, step by step (the choices are documented here; measured in
+``benchmarks/bench_generalisation.py``):
 
 - **Folds.** ``Dataset.group_folds(K, seed, data)``: scikit-learn's ``StratifiedGroupKFold`` over
   the non-test windows (the train and validation groups of the single split). Folds never share a
@@ -23,7 +24,7 @@ A CV trial, step by step (the choices are documented here and in the report of i
   at the end" because the run contract wants every complete child run to hold a model and test
   metrics, and the champion alias moves after each new best, so an interrupted study still has a
   usable, fully retrained champion.
-- **Record** (the trial's child run): the final model with the guide's test metrics; every
+- **Record** (the trial's child run): the final model with the plain test metrics; every
   validation metric ``val_*`` as the *mean over folds* (so ``search.best`` and the champion read
   the CV score); ``fold_{i}_val_*`` (i = 1..K) and ``cv_std_val_*`` (population std) for
   :data:`FOLD_METRICS`; params ``cv_folds``, ``cv_fold_seed``, ``cv_fold_best_epochs``,

@@ -3,9 +3,9 @@
 ``model`` never imports Optuna: ``suggest`` turns an Optuna trial into ``TrialParams`` and only
 that crosses into ``model.spec.ModelSpec`` and ``data_pipeline`` configs.
 
-Units follow the guide: ``lstm_layer_{i}_units`` is a layer's total output, so a bidirectional
-first layer of ``lstm_layer_1_units = 128`` wraps an ``LSTM(64)`` per direction and is logged as
-128, exactly the value ``model.describe`` derives from the built model.
+Units follow the logged names: ``lstm_layer_{i}_units`` is a layer's total output, so a
+bidirectional first layer of ``lstm_layer_1_units = 128`` wraps an ``LSTM(64)`` per direction
+and is logged as 128, exactly the value ``model.describe`` derives from the built model.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from search._space import entry_name
 
 @dataclass(frozen=True)
 class TrialParams:
-    """The hyperparameters of one trial, in the guide's meaning.
+    """The hyperparameters of one trial, in the logged names' meaning (docs/tracking.md).
 
     Args:
         window_size: frames per window at the reference fps.
@@ -143,7 +143,7 @@ def suggest(trial: optuna.Trial, space: SearchSpace) -> TrialParams:
 
 
 def expand_dropout_set(rates: str, n_lstm: int, n_dense: int) -> tuple[float, ...]:
-    """The users' dropout sets ``"a,b,c"``: ``a`` after LSTM 1, ``b`` after the other LSTMs,
+    """The old grid's dropout sets ``"a,b,c"``: ``a`` after LSTM 1, ``b`` after the other LSTMs,
     ``c`` after each dense layer; a shorter set repeats its last value.
 
     Example:
@@ -155,16 +155,16 @@ def expand_dropout_set(rates: str, n_lstm: int, n_dense: int) -> tuple[float, ..
     return (values[0], *[values[1]] * (n_lstm - 1), *[values[2]] * n_dense)
 
 
-#: The users' representation first, then the closest ones: the same coordinates centred on the
+#: V2's representation first, then the closest ones: the same coordinates centred on the
 #: body, then also scaled by it.
 BASELINE_REPRESENTATIONS = ("raw", "body_centred", "body_scaled")
 
 
 def baseline_values(space: SearchSpace, window_range: tuple[int, int]) -> dict[str, Any]:
-    """The users' V2 baseline (``ModelSpec.baseline()`` + ``WindowConfig()``) in the space's names.
+    """The V2 baseline (``ModelSpec.baseline()`` + ``WindowConfig()``) in the space's names.
 
     The window is clamped into ``window_range`` when the data admits no 45-frame windows. Feature
-    entries take the users' values (``FeatureConfig()``); a space without their ``raw``
+    entries take V2's values (``FeatureConfig()``); a space without its ``raw``
     coordinates gets the nearest representation it offers (see ``BASELINE_REPRESENTATIONS``), so
     trial 0 is the same in every study instead of drawing its features at random.
     """

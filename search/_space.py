@@ -1,4 +1,4 @@
-"""The search space: one TOML table per hyperparameter, validated on load, named as in the guide.
+"""The search space: one TOML table per hyperparameter, validated on load, named as logged.
 
 Entry shapes (see ``search/default_space.toml``)::
 
@@ -444,5 +444,5 @@ def _check_bidirectional_units(space: SearchSpace) -> None:
             space,
             name,
             "first-layer units must be even when uses_bidirectional can be true (they are the "
-            f"total output of both directions, as the guide logs them), but got {odd[0]}.",
+            f"total output of both directions, as they are logged), but got {odd[0]}.",
         )

@@ -1,6 +1,6 @@
 """Optuna storage: URL checks, credential redaction, SQLite set-up and clear storage errors.
 
-Local runs keep the DESIGN.md default ``sqlite:///studies/optuna.db``. Several worker processes
+Local runs keep the default ``sqlite:///studies/optuna.db``. Several worker processes
 write it at once, so every SQLite connection runs in WAL mode with a 60 s busy timeout:
 ``benchmarks/bench_sqlite_stress.py`` measured Optuna's default set-up losing writes to
 "database is locked" with 8 processes and WAL + timeout losing none (numbers in

@@ -135,7 +135,7 @@ def open_study(
 def enqueue_baseline(
     study: optuna.Study, space: SearchSpace, window_range: tuple[int, int]
 ) -> None:
-    """Enqueue the users' V2 baseline as the next trial; values outside the space are sampled."""
+    """Enqueue the V2 baseline as the next trial; values outside the space are sampled."""
     values = baseline_values(space, window_range)
     outside = {}
     for name, value in list(values.items()):

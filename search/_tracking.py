@@ -5,7 +5,7 @@ run ends KILLED and not FAILED as ``with mlflow.start_run()`` would mark it. The
 ``model.tracking.log_training_run``, which logs into the active run: ``child_logging`` activates
 the child run for that call only, and ``finish_child`` sets its final status.
 
-Names (DESIGN.md run contract): parent run named after the study, tag ``optuna.study_name``, its id
+Names (docs/tracking.md): parent run named after the study, tag ``optuna.study_name``, its id
 in the study's user attribute ``mlflow_parent_run_id``; child runs ``trial-<n>`` with
 ``mlflow.parentRunId`` and tags ``optuna.study_name``, ``optuna.trial_number``,
 ``optuna.trial_state``.

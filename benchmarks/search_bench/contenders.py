@@ -7,9 +7,9 @@
    ``optuna_integration.MLflowCallback``, no pruning, the windows rebuilt every trial (a fresh
    ``Dataset`` with an empty cache), the same space, model builder and ``train_model``.
 3. ``random``: ``--sampler random`` on our machinery.
-4. ``grid``: ``--sampler grid`` (the users' grid, ``search/grid_space.toml``) on our machinery;
+4. ``grid``: ``--sampler grid`` (the old grid, ``search/grid_space.toml``) on our machinery;
    Optuna's GridSampler visits the grid in an order shuffled with the seed, so a budget covers
-   a random sub-grid instead of the first corner of the users' nested loops.
+   a random sub-grid instead of the first corner of the old grid's nested loops.
 5. ``hyperband``: KerasTuner Hyperband over the same space (read from ``default_space.toml``
    through an adapter), windows from our ``Dataset`` cache, the same builder and fit settings.
 
@@ -50,8 +50,8 @@ from model.training import train_model
 from search import DEFAULT_SPACE
 from search import SearchSpace
 from search import suggest
-from search_bench.clock import FitClock
-from search_bench.clock import Trial
+from .clock import FitClock
+from .clock import Trial
 
 CONTENDERS = ("service", "plain", "random", "grid", "hyperband")
 #: Service variant -> the ``SearchConfig`` settings it changes.

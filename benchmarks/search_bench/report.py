@@ -1,4 +1,4 @@
-"""From raw runs to the table, the anytime curves and the ratios against issue 7's targets.
+"""From raw runs to the table, the anytime curves and the ratios against the benchmark's targets.
 
 Only what happened inside a run's budget counts: a trial that ended after the budget (or was
 stopped by it) finds nothing. Every choice is made on validation macro-F1; the test macro-F1 of
@@ -123,7 +123,7 @@ def paired_difference(ours: Sequence[float], rival: Sequence[float]) -> dict[str
 
 
 def targets(runs: list[dict[str, Any]], dataset: str, ours: str = "service") -> dict[str, Any]:
-    """Issue 7's targets on one dataset: highest best value, time ratios, overhead."""
+    """The targets on one dataset: highest best value, time ratios, overhead."""
     by = {}
     for run in runs:
         if run["dataset"] == dataset:

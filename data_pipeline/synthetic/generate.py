@@ -56,7 +56,7 @@ DEFAULT_N_CLIPS = 60
 CLIPS_PER_PLAYER = 2
 DEFAULT_PATH = Path("data") / "synthetic"
 MAX_DIFFICULTY = 3.0
-#: Frame rates of the users' cameras and how often each occurs.
+#: Frame rates of typical club cameras and how often each occurs.
 FPS_CHOICES: dict[int, float] = {25: 0.2, 30: 0.35, 50: 0.15, 60: 0.3}
 CLIP_SECONDS = (15.0, 30.0)
 

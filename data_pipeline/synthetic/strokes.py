@@ -22,7 +22,7 @@ from data_pipeline.synthetic.body import Player
 #: Spread (one standard deviation, degrees, at difficulty 1) of a player's personal offset on the
 #: joint angles that players differ in most: rotation of pelvis, trunk and head, where the racket
 #: arm swings to (azimuths) and the other arm. Fixed per player and stroke, drawn per keyframe. With
-#: 7 degrees on every angle (generator version 2) the search's features made the users' V2 score
+#: 7 degrees on every angle (generator version 2) the search's features made V2 score
 #: 0.93 validation macro-F1 and most trials 1.0: a split by clip left nothing to generalise across.
 PERSONAL_STYLE_DEGREES = 40.0
 PERSONAL_CHANNELS = ("pelvis_yaw", "twist", "head_yaw", "dom_ua_az", "dom_fa_az",
@@ -60,8 +60,8 @@ class StrokeKind:
 
     Args:
         name: internal name (``forehand``, ``backhand_two``, ...).
-        label: raw Label Studio label the users' annotators give it.
-        median_frames: median labelled duration in frames at 30 fps (REFERENCE.md).
+        label: raw Label Studio label annotators give it (the default label mapping's).
+        median_frames: median labelled duration in frames at 30 fps in real annotated practice.
         frame_range: shortest and longest labelled duration in frames at 30 fps.
         keyframes: ``(phase, overrides)`` pairs, phases increasing from 0 to 1.
     """

@@ -21,7 +21,7 @@ from data_pipeline.synthetic.strokes import LABELS
 from data_pipeline.synthetic.strokes import stroke_for
 from data_pipeline.synthetic.strokes import stroke_keyframes
 
-#: Share of each shot among a clip's strokes, like the users' data (fronthand >> backhand >> serve).
+#: Share of each shot among a clip's strokes, as in real practice (fronthand >> backhand >> serve).
 SHOT_WEIGHTS: dict[str, float] = {
     "forehand": 0.52, "backhand": 0.33, "serve": 0.05, "slice_forehand": 0.05, "slice_backhand": 0.05,
 }  # fmt: skip

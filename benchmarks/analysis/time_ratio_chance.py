@@ -1,14 +1,14 @@
-"""How often would issue 7's second target be met by chance?
+"""How often does one searcher reach a rival's best in a third of its time by chance?
 
-The target: the service reaches a rival's final best validation macro-F1 in at most a third of the
+The criterion: the service reaches a rival's final best validation macro-F1 in at most a third of the
 time the rival took to reach it. This script counts, over committed ``bench_search`` results, the
 paired seeds where the service did so, and the other way round (the rival reaching the service's
 final best in a third of the service's time); and it simulates the rate for two equally good
 searchers: both draw i.i.d. scores at the same pace, the rival's best of N trials is first reached
 at its j-th, and the other searcher has made ``j // 3`` trials by a third of that time.
 
-    python benchmarks/bench_time_ratio_chance.py                     # all committed results
-    python benchmarks/bench_time_ratio_chance.py results/bench_search_synth8.json
+    python -m benchmarks.analysis.time_ratio_chance                  # all committed results
+    python -m benchmarks.analysis.time_ratio_chance benchmarks/results/bench_search_synth8.json
 
 Identical runs stored in two result files (a 5-seed report and its 8-seed merge) count once.
 """
@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from search_bench.committed import parse_results_args
-from search_bench.report import curve
-from search_bench.report import time_to_reach
+from benchmarks.search_bench.committed import parse_results_args
+from benchmarks.search_bench.report import curve
+from benchmarks.search_bench.report import time_to_reach
 
 from data_pipeline import atomic_write_text
 
@@ -84,7 +84,7 @@ def chance_rate(n_trials: int, repeats: int = 100_000, seed: int = 0) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_results_args(__doc__.split("\n\n")[0], "bench_time_ratio_chance.json", argv)
+    args = parse_results_args(__doc__.split("\n\n")[0], "time_ratio_chance.json", argv)
     counts = paired_counts(args.results)
     chance = {n: chance_rate(n) for n in (10, 20, 40)}
     for rival, tally in counts.items():

@@ -1,18 +1,19 @@
-"""Calibrate the synthetic dataset: the users' V2 baseline against clearly better configurations.
+"""Calibrate the synthetic dataset: the V2 baseline against clearly better configurations.
 
 Generates the default dataset (timed), then trains each named configuration on the grouped
 train split and scores it on the validation split (macro-F1, the search's objective), once per
-training seed. The issue's targets: V2 (window 45 / overlap 15) reaches validation macro-F1
-between 0.60 and 0.85, and some configuration of the search space reaches at least 0.08 more.
+training seed. The calibration target: V2 (window 45 / overlap 15) reaches validation macro-F1
+between 0.60 and 0.85, and some configuration of the search space reaches at least 0.08 more,
+so that a search has something to find.
 
-    python benchmarks/calibrate_synthetic.py                      # V2 and the better candidates
-    python benchmarks/calibrate_synthetic.py --configs v2 bilstm_w60 --seeds 0 1 2
-    python benchmarks/calibrate_synthetic.py --difficulty 1.5 --clips 24 --out /tmp/synth
+    python -m benchmarks.analysis.calibrate_synthetic              # V2 and the better candidates
+    python -m benchmarks.analysis.calibrate_synthetic --configs v2 bilstm_w60 --seeds 0 1 2
+    python -m benchmarks.analysis.calibrate_synthetic --difficulty 1.5 --clips 24 --out /tmp/synth
 
 Measured 2026-11-27 07:33-07:41 UTC on the default dataset (generator version 3, seed 0, 32
 clips, difficulty 1, generated in 1.7 s; 604 train / 131 validation windows at 45/15; split by
 clip), ``--configs v2_sf bilstm_sf v2_w30_sf`` then ``--configs v2 v2_bn_sf``, ``--seeds 0 1 2``,
-2 idle CPU cores, epochs up to 100 with the users' early stopping (patience 20):
+2 idle CPU cores, epochs up to 100 with V2's early stopping (patience 20):
 
     v2         val macro-F1 0.607 / 0.643 / 0.722 (mean 0.658 +- 0.048), test 0.658 / 0.710 / 0.685,
                best epoch 22 / 16 / 63, 13-29 s per run
@@ -23,12 +24,12 @@ clip), ``--configs v2_sf bilstm_sf v2_w30_sf`` then ``--configs v2 v2_bn_sf``, `
     v2_bn_sf   val macro-F1 0.938 / 0.885 / 0.925 (mean 0.916 +- 0.023), 13.5-15.7 s per run
     v2_w30_sf  val macro-F1 0.830 / 0.691 / 0.820 (mean 0.780 +- 0.063), 8-10 s per run
 
-``v2`` is the users' whole recipe: V2's model and windows on their raw image coordinates (0.658:
-inside the issue's 0.60-0.85 band). ``v2_sf`` is the same model and windows on the search space's
+``v2`` is the whole V2 recipe: V2's model and windows on raw image coordinates (0.658: inside
+the 0.60-0.85 band). ``v2_sf`` is the same model and windows on the search space's
 fixed features (body-scaled coordinates, left-handed players mirrored), which is what trial 0 of
 every study trains (0.854: at the band's upper edge). A bidirectional first layer (``bilstm_sf``:
 LSTM[128 bi, 64], dropout .2/.2/.1) adds +0.085 over it on average (+0.05 to +0.11 per seed) and
-+0.28 over the users' recipe. With generator version 2 (players' personal style 7 degrees on
++0.28 over the V2 recipe. With generator version 2 (players' personal style 7 degrees on
 every angle, instance variation 6) v2_sf scored 0.930 +- 0.003 and most trials of a search 1.0.
 """
 
@@ -64,7 +65,7 @@ class Candidate:
 
     window: WindowConfig
     spec: ModelSpec
-    features: FeatureConfig = FeatureConfig()  # the users' recipe: raw coordinates
+    features: FeatureConfig = FeatureConfig()  # the V2 recipe: raw coordinates
 
 
 _V2 = ModelSpec.baseline()

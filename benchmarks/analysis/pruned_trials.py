@@ -9,7 +9,7 @@ the best cost the search its best. The search's data, space, seed and epoch cap 
 study (the settings ``search.run`` records on it).
 
     python -m search.run --n-trials 1000 --timeout 900 --study prune-check   # a search to look at
-    python benchmarks/bench_pruned_trials.py --study prune-check --last 12
+    python -m benchmarks.analysis.pruned_trials --study prune-check --last 12
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from search import DEFAULT_STORAGE  # noqa: E402  (after the TensorFlow log level)
 
-RESULTS = Path(__file__).with_name("results") / "bench_pruned_trials.json"
+RESULTS = Path(__file__).with_name("results") / "pruned_trials.json"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import optuna
-    from search_bench.contenders import macro_f1
+    from benchmarks.search_bench.contenders import macro_f1
 
     from data_pipeline import atomic_write_text
     from model.training import train_model

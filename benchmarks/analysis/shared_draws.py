@@ -6,10 +6,10 @@ another training seed (``seed + trial number``). Every configuration that comple
 runs is a measurement of training noise *inside* the benchmark: the same search space, data,
 epoch cap and machine, only the training seed differs. This script collects those pairs over the
 committed ``bench_search`` results and reports, per dataset, the spread of the difference next to
-the margins that issue 7's first target would have to show.
+the margins between searchers that a ranking "beyond seed noise" would have to show.
 
-    python benchmarks/bench_shared_draws.py                     # all committed results
-    python benchmarks/bench_shared_draws.py results/bench_search_synth8.json
+    python -m benchmarks.analysis.shared_draws                  # all committed results
+    python -m benchmarks.analysis.shared_draws benchmarks/results/bench_search_synth8.json
 
 Pairs trained at the same trial number (the same training seed, e.g. the service's and random
 search's shared first trials) are left out: they differ only by floating-point order. A pair stored
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from search_bench.committed import parse_results_args
+from benchmarks.search_bench.committed import parse_results_args
 
 from data_pipeline import atomic_write_text
 
@@ -81,7 +81,7 @@ def summarise(pairs: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_results_args(__doc__.split("\n\n")[0], "bench_shared_draws.json", argv)
+    args = parse_results_args(__doc__.split("\n\n")[0], "shared_draws.json", argv)
     pairs = shared_pairs(args.results)
     summary = {dataset: summarise(found) for dataset, found in sorted(pairs.items())}
     for dataset, numbers in summary.items():

@@ -4,14 +4,14 @@ A search ranks configurations by one training each. This script trains a few con
 default search space several times, each time with another training seed (weight initialisation,
 dropout, shuffling), and reports per configuration the mean and standard deviation of validation
 and test macro-F1. The within-configuration spread is the noise floor below which no searcher can
-tell two configurations apart from one training each (issue 7's "beyond seed noise").
+tell two configurations apart from one training each ("beyond seed noise").
 
-Configurations: the users' V2 baseline (trial 0 of every study) and the first draws of a seeded
+Configurations: the V2 baseline (trial 0 of every study) and the first draws of a seeded
 ``RandomSampler`` over ``search/default_space.toml`` (random configurations, as a study's
 start-up trials are).
 
-    python benchmarks/bench_seed_noise.py                       # V2 + 3 draws x 4 training seeds
-    python benchmarks/bench_seed_noise.py --draws 5 --training-seeds 6 --data DIR
+    python -m benchmarks.analysis.seed_noise                    # V2 + 3 draws x 4 training seeds
+    python -m benchmarks.analysis.seed_noise --draws 5 --training-seeds 6 --data DIR
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-RESULTS = Path(__file__).with_name("results") / "bench_seed_noise"
+RESULTS = Path(__file__).with_name("results") / "seed_noise"
 
 
 def _configurations(dataset: Any, draws: int, seed: int) -> list[tuple[str, Any]]:
@@ -73,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS, help="results stem (.json, .md)")
     args = parser.parse_args(argv)
 
-    from search_bench.report import mean_spread
+    from benchmarks.search_bench.report import mean_spread
 
     from data_pipeline import atomic_write_text
     from data_pipeline.dataset import Dataset

@@ -1,7 +1,7 @@
 """Summarise a finished study for a report: time, trial states, epochs saved by pruning, scores.
 
-    python benchmarks/study_summary.py                      # the default stores of search.run
-    python benchmarks/study_summary.py --storage sqlite:///studies/optuna.db \
+    python -m benchmarks.analysis.study_summary             # the default stores of search.run
+    python -m benchmarks.analysis.study_summary --storage sqlite:///studies/optuna.db \
         --tracking-uri sqlite:///mlruns/mlflow.db --study tennis_stroke_recognition --json
 
 Reads the Optuna study and its MLflow child runs and prints: wall time (first trial start to
