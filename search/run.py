@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--epochs",
         type=int,
         default=None,
-        help="maximum epochs per trial (default: the space's epochs, 100)",
+        help="maximum epochs per trial (default: the space's epochs, 60 in the default space)",
     )
     parser.add_argument(
         "--timeout",
