@@ -277,6 +277,7 @@ def _identity_params(study: optuna.Study, config: SearchConfig) -> dict[str, str
 def _record_settings(session: Session) -> None:
     """Log this run's settings to the parent run and say what changed since the last run."""
     settings = session.config.as_params()
+    settings["split"] = session.dataset.split_config.rule  # the grouping key resolved
     previous: dict[str, Any] = session.study.user_attrs.get("last_settings") or {}
     changed = {
         k: (previous.get(k), v) for k, v in settings.items() if previous and previous.get(k) != v
