@@ -173,7 +173,8 @@ def recover_stale_trials(study: optuna.Study, tracker: Tracker) -> list[int]:
     host, or a missed heartbeat), so live workers' trials are never touched; the storage's
     stale-trial callback (:func:`retry_stale_trial`) enqueues each one's retry. Child runs still
     RUNNING whose trial is no longer running (a kill between the two writes, or a trial Optuna
-    failed) are failed too.
+    failed) are failed too; confirmation retrainings are not (``search._confirm`` takes over
+    the abandoned ones through their claims, and another machine may be training them).
 
     Returns:
         Numbers of the trials that were failed.
@@ -189,6 +190,8 @@ def recover_stale_trials(study: optuna.Study, tracker: Tracker) -> list[int]:
     )
     for run in runs:
         number = run.data.tags.get("optuna.trial_number")
+        if "repeat" in run.data.tags:  # a confirmation retraining: its claim decides (_confirm)
+            continue
         if run.info.run_id != tracker.parent_run_id and (
             number is None or int(number) not in running
         ):

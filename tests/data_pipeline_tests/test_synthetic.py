@@ -247,8 +247,8 @@ def test_ensure_default_dataset_generates_once_then_reuses(tmp_path: Path) -> No
     target = tmp_path / "data" / "synthetic"
     assert ensure_default_dataset(target) == target
     info = json.loads((target / "dataset.json").read_text())
-    # The default dataset: 32 clips, generated well within the 30 s budget.
-    assert info["n_clips"] == 32 and info["generation_seconds"] < 30
+    # The default dataset: 60 clips, generated well within the 30 s budget.
+    assert info["n_clips"] == 60 and info["generation_seconds"] < 30
     stamp = (target / "dataset.json").stat().st_mtime_ns
     ensure_default_dataset(target)
     # Second use: the same files, not regenerated.
@@ -256,7 +256,7 @@ def test_ensure_default_dataset_generates_once_then_reuses(tmp_path: Path) -> No
     (target / "groups.toml").write_text("# edited\n")
     ensure_default_dataset(target)
     # A modified file no longer matches the fingerprint: the dataset is regenerated.
-    assert (target / "groups.toml").read_text().count("[groups.") == 32
+    assert (target / "groups.toml").read_text().count("[groups.") == 60
     assert not list(tmp_path.joinpath("data").glob(".synthetic.*"))
 
 

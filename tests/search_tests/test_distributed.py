@@ -113,11 +113,22 @@ def test_distributed_three_workers_one_killed_finish_the_study(
         experiment = client.get_experiment_by_name("dist")
         runs = client.search_runs([experiment.experiment_id], max_results=1000)
         parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
-        children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
-        # one parent run; every child under it; nothing RUNNING
-        assert len(parents) == 1
+        children = [r for r in runs if "optuna.trial_state" in r.data.tags]
+        repeats = [r for r in runs if "repeat" in r.data.tags]
+        # one parent run; every trial's run under it; nothing RUNNING
+        assert len(parents) == 1 and len(parents) + len(children) + len(repeats) == len(runs)
         assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parents[0].info.run_id}
         assert not [r for r in runs if r.info.status == "RUNNING"]
+        # The survivors shared the confirmation: each retraining once, nested under its trial's
+        # run, and every confirmed trial scored over its three trainings.
+        selection = study.user_attrs["selection"]
+        assert len(selection) == 3 and all(e["n"] == 3 for e in selection.values())
+        done = [r for r in repeats if r.info.status == "FINISHED"]
+        keys = sorted((r.data.tags["optuna.trial_number"], r.data.tags["repeat"]) for r in done)
+        assert keys == sorted((n, str(r)) for n in selection for r in (1, 2))
+        trial_runs = {t.number: t.user_attrs.get("mlflow_run_id") for t in trials}
+        assert all(r.data.tags["mlflow.parentRunId"] == trial_runs[int(r.data.tags["optuna.trial_number"])]
+                   for r in repeats)  # fmt: skip
         by_trial: dict[int, list[str]] = {}
         for run in children:
             by_trial.setdefault(int(run.data.tags["optuna.trial_number"]), []).append(run.info.status)
