@@ -9,6 +9,7 @@ opens it on a study's complete trials, best first by the selection objective (th
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from typing import Any
 from urllib.parse import quote
 from urllib.parse import urlencode
 
@@ -51,20 +52,28 @@ def run_url(base: str, experiment_id: str, run_id: str) -> str:
     return f"{base.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
 
 
-def selection_order(client: MlflowClient, experiment_id: str, study_name: str) -> tuple[str, bool]:
-    """The metric the study's champion is chosen by, and whether lower is better."""
-    confirmed = client.search_runs(
-        [experiment_id],
-        filter_string=f"{complete_trials_filter(study_name)} and metrics.{SELECTION_METRIC} > -1e308",
-        max_results=1,
-    )
-    parents = client.search_runs(
+def parent_run(client: MlflowClient, experiment_id: str, study_name: str) -> Any:
+    """The study's parent run (named after the study), or None."""
+    found = client.search_runs(
         [experiment_id],
         filter_string=f"tags.`optuna.study_name` = '{study_name}' and "
         f"attributes.run_name = '{study_name}'",
         max_results=1,
     )
-    params = parents[0].data.params if parents else {}
+    return found[0] if found else None
+
+
+def selection_order(
+    client: MlflowClient, experiment_id: str, study_name: str, parent: Any
+) -> tuple[str, bool]:
+    """The metric the study's champion is chosen by, and whether lower is better (``parent``:
+    the study's :func:`parent_run`)."""
+    confirmed = client.search_runs(
+        [experiment_id],
+        filter_string=f"{complete_trials_filter(study_name)} and metrics.{SELECTION_METRIC} > -1e308",
+        max_results=1,
+    )
+    params = parent.data.params if parent else {}
     ascending = params.get("direction") == "minimize"
     if confirmed:
         return SELECTION_METRIC, ascending
@@ -73,18 +82,13 @@ def selection_order(client: MlflowClient, experiment_id: str, study_name: str) -
 
 
 def champion_run(
-    client: MlflowClient, experiment_id: str, study_name: str, metric: str, ascending: bool
+    client: MlflowClient, experiment_id: str, study_name: str, parent: Any, order: tuple[str, bool]
 ) -> str | None:
     """The run id of the study's crowned trial (the parent run's ``champion_run_id``), else of
     its best complete trial by ``metric`` (None before one exists)."""
-    parents = client.search_runs(
-        [experiment_id],
-        filter_string=f"tags.`optuna.study_name` = '{study_name}' and "
-        f"attributes.run_name = '{study_name}'",
-        max_results=1,
-    )
-    if parents and parents[0].data.tags.get("champion_run_id"):
-        return parents[0].data.tags["champion_run_id"]
+    if parent and parent.data.tags.get("champion_run_id"):
+        return parent.data.tags["champion_run_id"]
+    metric, ascending = order
     best = client.search_runs(
         [experiment_id],
         filter_string=complete_trials_filter(study_name),
@@ -98,8 +102,9 @@ def study_addresses(
     client: MlflowClient, experiment_id: str, study_name: str, base: str
 ) -> tuple[str, str | None] | None:
     """The study's best-first runs table and its champion's run page; None without trials."""
-    metric, ascending = selection_order(client, experiment_id, study_name)
-    champion = champion_run(client, experiment_id, study_name, metric, ascending)
+    parent = parent_run(client, experiment_id, study_name)
+    metric, ascending = selection_order(client, experiment_id, study_name, parent)
+    champion = champion_run(client, experiment_id, study_name, parent, (metric, ascending))
     if champion is None:
         return None
     table = study_runs_url(base, experiment_id, study_name, metric=metric, ascending=ascending)
