@@ -402,6 +402,7 @@ def write_report(results: dict[str, Any], stem: Path) -> str:
         ), "", *_seed_table(rows)]  # fmt: skip
         if rows:
             lines += ["", *_goal_lines(rows), *_miss_lines(results["runs"], dataset, rows)]
+            lines += _grid_lines(results["runs"], dataset)
     text = "\n".join(lines) + "\n"
     atomic_write_text(stem.with_suffix(".md"), text)
     return text
@@ -459,6 +460,31 @@ def _goal_lines(rows: list[dict[str, Any]]) -> list[str]:
         f"- For reference, service - best observed value (paired): {other['mean']:+.3f} "
         f"[{other['low']:+.3f}, {other['high']:+.3f}]."
     )
+    return lines
+
+
+def _grid_lines(runs: list[dict[str, Any]], dataset: str) -> list[str]:
+    """Smaller confirmations replayed from the same studies (``--confirm-top`` 1..K,
+    ``--repeats`` 0..R of what ran): how the defaults were chosen."""
+    entries = [r.get("selection", {}) for r in runs
+               if r["dataset"] == dataset and r["contender"] == "service"]  # fmt: skip
+    top = max((len(e) for e in entries), default=0)
+    repeats = max((x["n"] - 1 for e in entries for x in e.values()), default=0)
+    if top < 1 or repeats < 1:
+        return []
+    grid = selection.confirmation_grid(runs, dataset, range(1, top + 1), range(repeats + 1))
+    lines = [
+        "", "### Smaller confirmations, replayed from the same studies", "",
+        "Champion by the mean of its first 1 + R trainings among the K best trials by value "
+        "(R = 0 is the best observed value); the confirmations that ran bound K and R.", "",
+        "| K | R | lowest percentile | mean percentile | mean true-test macro-F1 |",
+        "|---|---|---|---|---|",
+    ]  # fmt: skip
+    for cell in grid:
+        lines.append(
+            f"| {cell['top']} | {cell['repeats']} | {cell['min_percentile']:.0f} | "
+            f"{cell['mean_percentile']:.0f} | {cell['mean_true_f1']:.3f} |"
+        )
     return lines
 
 

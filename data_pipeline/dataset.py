@@ -304,6 +304,36 @@ def with_mirrored(index: np.ndarray, augmented: np.ndarray) -> np.ndarray:
     return np.sort(np.concatenate([index, copies]))
 
 
+def validation_rotations(data: WindowedData, seed: int) -> list[WindowedData]:
+    """``data`` with its validation moved onto the training groups, one part at a time.
+
+    The training groups are shuffled by ``seed`` and cut into as many parts as they hold
+    validation-sized shares (at least 2). Rotation ``i`` validates on part ``i`` and trains on
+    every other non-test group, the validation split's included; test is kept. With the
+    original split, the rotations validate every non-test group once (a grouped
+    cross-validation), so a configuration is judged on all those players, not a few. Mirrored
+    copies follow their originals into training and never validate. No rotation (empty list)
+    where fewer than 2 groups train.
+    """
+    real = ~data.augmented
+    train_groups = np.unique(data.groups[data.split.train[real[data.split.train]]])
+    if len(train_groups) < 2:
+        return []
+    n_val_groups = max(1, len(np.unique(data.groups[data.split.val])))
+    n_parts = min(len(train_groups), max(2, round(len(train_groups) / n_val_groups)))
+    parts = np.array_split(np.random.default_rng(seed).permutation(train_groups), n_parts)
+    pool = np.concatenate([data.split.train, data.split.val])
+    pool = np.sort(pool[real[pool]])
+    rotations = []
+    for part in parts:
+        held = np.isin(data.groups[pool], part)
+        train = with_mirrored(pool[~held], data.augmented)
+        split = SplitIndices(train=train, val=pool[held], test=data.split.test)
+        weights = class_weights(data.y[train], data.class_names)
+        rotations.append(dataclasses.replace(data, split=split, class_weights=weights))
+    return rotations
+
+
 def fingerprint(path: str | Path) -> str:
     """sha256 over the names and bytes of a data folder's inputs, in sorted name order.
 

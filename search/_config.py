@@ -75,8 +75,9 @@ class SearchConfig:
             ``--test-groups``, ``--val-groups``); part of the study's identity.
             Defaults to ``SplitConfig()`` (whole players held out where the data names them).
         confirm_top: after the trials, retrain the best ``confirm_top`` complete trials
-            ``repeats`` more times each with fresh seeds before crowning the champion by the
-            mean (``search._confirm``). Defaults to 3.
+            ``repeats`` more times each, with fresh seeds and validated on other training
+            players, before crowning the champion by the mean (``search._confirm``).
+            Defaults to 3.
         repeats: retrainings per confirmed trial; 0 turns confirmation off. Defaults to 2.
         labels_file: label mapping TOML (``--labels``); None reads the data folder's
             ``labels.toml`` if it has one.

@@ -1,8 +1,11 @@
 """Confirmation before crowning: the top-K configurations trained again R times.
 
 After the trial loop, the ``--confirm-top K`` best complete trials (``search._selection.ranked``)
-are each trained ``--repeats R`` more times with fresh seeds (repeat ``r`` of trial ``n``
-trains with ``seed + n + r * REPEAT_SEED_OFFSET``), without pruning. Each retraining is an MLflow
+are each trained ``--repeats R`` more times, without pruning: repeat ``r`` of trial ``n`` trains
+with a fresh seed (``seed + n + r * REPEAT_SEED_OFFSET``) and validates on rotation ``r - 1`` of
+the training players (``data_pipeline.dataset.validation_rotations``; two by default), so with
+the trial's own validation the default ``R = 2`` judges each finalist on every non-test player,
+where one validation split's few players rank by luck. Each retraining is an MLflow
 run ``trial-<n>-repeat-<r>`` nested under the trial's run (tags ``optuna.trial_number`` and
 ``repeat``) with the full record of a trial; the trial's run gets ``selection_score``,
 ``selection_score_std`` and ``selection_score_n``.
@@ -165,7 +168,8 @@ def _retrain(
     status = "FAILED"
     try:
         trained = objective.train_and_log(
-            params, seed=seed + job.trial + job.repeat * REPEAT_SEED_OFFSET, run_id=run_id
+            params, seed=seed + job.trial + job.repeat * REPEAT_SEED_OFFSET, run_id=run_id,
+            rotation=job.repeat - 1,
         )
         status = "FINISHED"
     finally:

@@ -15,6 +15,7 @@ from typing import Any
 import keras
 import optuna
 
+from data_pipeline.dataset import validation_rotations
 from data_pipeline.errors import DataError
 from model.evaluation import Evaluation
 from model.evaluation import evaluate_held_out
@@ -187,12 +188,22 @@ class Objective:
         run_id: str,
         recorder: HistoryRecorder | None = None,
         pruning: PruningCallback | None = None,
+        rotation: int | None = None,
     ) -> Trained:
         """Train ``params`` with ``seed``, evaluate, log everything into run ``run_id``.
 
-        A trial passes its pruning callback; a confirmation retraining passes none.
+        A trial passes its pruning callback; a confirmation retraining passes none and its
+        ``rotation``: it validates on that part of the training groups
+        (``validation_rotations``, cycled; the study seed draws the parts), so the top trials
+        are judged on every non-test player. Data without rotations, and a cross-validated
+        objective, keep their split.
         """
         data = self.dataset.windows(params.window_config(), params.feature_config())
+        extra = dict(params.sampled)
+        rotations = [] if rotation is None or self.cv else validation_rotations(data, self.seed)
+        if rotations:
+            data = rotations[rotation % len(rotations)]
+            extra["validation_rotation"] = f"{rotation % len(rotations) + 1}/{len(rotations)}"
         spec = params.model_spec(epochs=self.epochs)
         if self.cv is not None:
             outcome = cross_validate(
@@ -224,9 +235,7 @@ class Objective:
         evaluations = evaluate_held_out(result.model, data)
         value = objective_value(evaluations["val"], self.objective)
         with self.tracker.child_logging(run_id):
-            log_training_run(
-                result, evaluations, data, spec, seed=seed, extra_params=params.sampled
-            )
+            log_training_run(result, evaluations, data, spec, seed=seed, extra_params=extra)
         return Trained(
             value=value,
             val_loss=evaluations["val"].loss,

@@ -2,7 +2,8 @@
 
 - **Ranking.** Complete trials by the objective; equal values are told apart by the lower
   validation loss (trial user attribute ``val_loss``), never by trial order.
-- **Selection score.** A confirmed trial (``search._confirm``) was trained again with fresh seeds;
+- **Selection score.** A confirmed trial (``search._confirm``) was trained again with fresh seeds,
+  each time validated on another part of the training players;
   its selection score is the mean objective over all its trainings, with their standard deviation
   and count (study user attribute ``selection``; MLflow metrics ``selection_score``,
   ``selection_score_std``, ``selection_score_n`` on the trial's run). An unconfirmed trial's

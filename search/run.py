@@ -146,8 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--repeats",
         type=int,
         default=defaults.repeats,
-        help="extra trainings (fresh seeds) per confirmed trial; 0 crowns the best trial as it "
-        "is (default: %(default)s)",
+        help="extra trainings per confirmed trial, each with a fresh seed and validated on "
+        "another part of the training players; 0 crowns the best trial as it is "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--force-resume",

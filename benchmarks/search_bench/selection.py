@@ -59,12 +59,52 @@ def percentile(value: float, values: Sequence[float]) -> float:
 def best_observed(trials: Sequence[dict[str, Any]]) -> int | None:
     """Number of the best trial by value, ties broken by the lower ``val_loss`` (a missing one
     loses), then by the lower number."""
-    if not trials:
+    order = by_value(trials)
+    return order[0]["number"] if order else None
+
+
+def by_value(trials: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``trials`` best first by value, ties to the lower ``val_loss``, then the lower number
+    (the service's ranking)."""
+    return sorted(trials, key=lambda t: (-t["value"], _finite(t.get("val_loss")), t["number"]))
+
+
+def confirmed_pick(run: dict[str, Any], top: int, repeats: int) -> int | None:
+    """The champion a study would have crowned with ``--confirm-top top --repeats repeats``,
+    replayed from its recorded confirmation (at most what it ran): the best of the ``top``
+    first trials by the mean of their first ``1 + repeats`` trainings."""
+    finalists = by_value(run["trials"])[: max(1, top)]
+    if not finalists:
         return None
-    return min(
-        trials,
-        key=lambda t: (-t["value"], _finite(t.get("val_loss")), t["number"]),
-    )["number"]
+    entries = run.get("selection", {})
+
+    def score(trial: dict[str, Any]) -> float:
+        values = entries.get(str(trial["number"]), {}).get("values") or [trial["value"]]
+        return statistics.fmean(values[: 1 + repeats])
+
+    return max(finalists, key=score)["number"]  # ties: the better-ranked finalist
+
+
+def confirmation_grid(
+    runs: Sequence[dict[str, Any]], dataset: str, tops: Sequence[int], repeats: Sequence[int]
+) -> list[dict[str, Any]]:
+    """Per ``(top, repeats)``: the replayed champions' lowest and mean true-test percentile
+    and mean true-test macro-F1 over the dataset's service studies (how K and R were chosen)."""
+    studies = [r for r in runs if r["dataset"] == dataset and r["contender"] == "service"]
+    grid = []
+    for top in tops:
+        for r in repeats:
+            picks = [pick_numbers(run["trials"], confirmed_pick(run, top, r), "value")
+                     for run in studies if run["trials"]]  # fmt: skip
+            grid.append({
+                "top": top, "repeats": r,
+                "min_percentile": min((p["percentile"] for p in picks), default=math.nan),
+                "mean_percentile": statistics.fmean([p["percentile"] for p in picks])
+                if picks else math.nan,
+                "mean_true_f1": statistics.fmean([p["true_f1"] for p in picks])
+                if picks else math.nan,
+            })  # fmt: skip
+    return grid
 
 
 def _finite(value: float | None) -> float:

@@ -7,6 +7,8 @@ import math
 import pytest
 
 from benchmarks.search_bench.selection import best_observed
+from benchmarks.search_bench.selection import confirmation_grid
+from benchmarks.search_bench.selection import confirmed_pick
 from benchmarks.search_bench.selection import goals
 from benchmarks.search_bench.selection import percentile
 from benchmarks.search_bench.selection import pick_numbers
@@ -115,3 +117,23 @@ def test_wall_detail_projects_the_fixed_confirmation_cost_to_a_larger_study() ->
     assert "10 trials in 100 s (10.0 s each" in text
     assert "4 confirmation retrainings in 30 s (7.5 s each" in text
     assert text.endswith("ratio 1.06.")
+
+
+def test_confirmed_pick_replays_smaller_confirmations_from_the_recorded_one() -> None:
+    trials = [_trial(0, 0.90, 0.70, val_loss=0.2), _trial(1, 0.88, 0.95, val_loss=0.3),
+              _trial(2, 0.85, 0.80, val_loss=0.1), _trial(3, 0.60, 0.99)]  # fmt: skip
+    run = {"dataset": "d", "contender": "service", "trials": trials, "selection": {
+        "0": {"n": 3, "values": [0.90, 0.60, 0.70]},
+        "1": {"n": 3, "values": [0.88, 0.86, 0.87]},
+        "2": {"n": 3, "values": [0.85, 0.95, 0.95]},
+    }}  # fmt: skip
+    # R = 0 or K = 1 is the best observed value; the finalists are the K best by value.
+    assert confirmed_pick(run, 3, 0) == confirmed_pick(run, 1, 2) == 0
+    assert confirmed_pick(run, 2, 1) == 1  # mean 0.87 beats trial 0's 0.75
+    assert confirmed_pick(run, 3, 2) == 2  # only the third finalist's mean reaches 0.917
+    grid = confirmation_grid([run], "d", tops=(1, 3), repeats=(0, 2))
+    cells = {(c["top"], c["repeats"]): c for c in grid}
+    # percentiles of the replayed picks' true test among the four trials: 25, 75
+    assert cells[(1, 2)]["min_percentile"] == 25.0
+    assert cells[(3, 2)]["mean_true_f1"] == pytest.approx(0.80)
+    assert cells[(3, 2)]["mean_percentile"] == 50.0

@@ -13,6 +13,7 @@ from data_pipeline.config import LabelConfig
 from data_pipeline.config import SplitConfig
 from data_pipeline.config import WindowConfig
 from data_pipeline.dataset import Dataset
+from data_pipeline.dataset import validation_rotations
 from data_pipeline.errors import ConfigError
 from data_pipeline.errors import DataError
 from tests.data_pipeline_tests._clip_folder import make_clip_folder
@@ -211,6 +212,33 @@ def test_dataset_group_folds_exclude_test_windows(clip_dir: Path) -> None:
         assert not set(data.groups[train]) & set(data.groups[val])
 
 
+def test_validation_rotations_validate_every_training_group_once(tmp_path: Path) -> None:
+    data = Dataset.open(_sequence_folder(tmp_path, n=60)).windows(WindowConfig(20, 10))
+    train, val, test = (set(data.groups[getattr(data.split, s)]) for s in ("train", "val", "test"))
+    rotations = validation_rotations(data, seed=3)
+    assert len(rotations) == 2
+    validated = [set(r.groups[r.split.val]) for r in rotations]
+    # The rotations' validation parts cut the training groups; each trains on every other
+    # non-test group (the split's validation included) and keeps the test split.
+    assert set().union(*validated) == train and not validated[0] & validated[1]
+    for rotation, held in zip(rotations, validated):
+        assert set(rotation.groups[rotation.split.train]) == (train | val) - held
+        assert np.array_equal(rotation.split.test, data.split.test)
+        counts = np.bincount(rotation.y[rotation.split.train], minlength=3)
+        weights = [rotation.class_weights[name] for name in rotation.class_names]
+        # Class weights are those of the rotation's training windows.
+        assert weights == pytest.approx(
+            [counts.sum() / (3 * c) if c else 0.0 for c in counts]
+        )
+    # The same seed draws the same parts; one training group leaves nothing to rotate.
+    assert [set(r.groups[r.split.val]) for r in validation_rotations(data, 3)] == validated
+    held_out = SplitConfig(test_groups=("player0", "player1"),
+                           val_groups=("player2", "player3", "player4"))  # fmt: skip
+    single = Dataset.open(tmp_path, split=held_out).windows(WindowConfig(20, 10))
+    assert set(single.groups[single.split.train]) == {"player5"}
+    assert validation_rotations(single, seed=3) == []
+
+
 def _sequence_folder(root: Path, *, fps: float | None = None, n: int = 12) -> Path:
     rng = np.random.default_rng(0)
     arrays = {
@@ -310,3 +338,8 @@ def test_dataset_mirror_augmentation_adds_mirrored_training_windows_only(clip_di
     # Grouped folds never validate on a mirrored copy.
     for train, val in dataset.group_folds(2, 0, augmented):
         assert not augmented.augmented[val].any() and augmented.augmented[train].any()
+    # Validation rotations move copies with their originals and never validate on one.
+    for rotation in validation_rotations(augmented, seed=0):
+        train, val = rotation.split.train, rotation.split.val
+        assert not augmented.augmented[val].any()
+        assert np.array_equal(np.sort(train[train >= n] - n), train[train < n])

@@ -43,6 +43,11 @@ def test_confirmation_runs_scores_and_crowns_by_selection_score(
         assert repeat.data.tags["mlflow.parentRunId"] == trial_run
         assert (repeat.data.tags["optuna.trial_number"], repeat.data.tags["repeat"]) == (str(n), "1")
         assert repeat.info.status == "FINISHED" and "val_macro_avg_f1_score" in repeat.data.metrics
+        # It validated on another part of the training players, not the trial's validation.
+        assert repeat.data.params["validation_rotation"] == "1/2"
+        trial_params = client.get_run(trial_run).data.params
+        assert "validation_rotation" not in trial_params
+        assert repeat.data.params["val_samples"] != trial_params["val_samples"]
         # The trial's run carries the robust estimate the UI sorts by.
         metrics = client.get_run(trial_run).data.metrics
         assert metrics["selection_score_n"] == 2.0
