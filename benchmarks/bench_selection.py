@@ -475,8 +475,8 @@ def _grid_lines(runs: list[dict[str, Any]], dataset: str) -> list[str]:
     grid = selection.confirmation_grid(runs, dataset, range(1, top + 1), range(repeats + 1))
     lines = [
         "", "### Smaller confirmations, replayed from the same studies", "",
-        "Champion by the mean of its first 1 + R trainings among the K best trials by value "
-        "(R = 0 is the best observed value); the confirmations that ran bound K and R.", "",
+        ("Champion by the mean of its first 1 + R trainings among the K best trials by value "
+         "(R = 0 is the best observed value); the confirmations that ran bound K and R."), "",
         "| K | R | lowest percentile | mean percentile | mean true-test macro-F1 |",
         "|---|---|---|---|---|",
     ]  # fmt: skip

@@ -214,7 +214,7 @@ def test_dataset_group_folds_exclude_test_windows(clip_dir: Path) -> None:
 
 def test_validation_rotations_validate_every_training_group_once(tmp_path: Path) -> None:
     data = Dataset.open(_sequence_folder(tmp_path, n=60)).windows(WindowConfig(20, 10))
-    train, val, test = (set(data.groups[getattr(data.split, s)]) for s in ("train", "val", "test"))
+    train, val = (set(data.groups[getattr(data.split, s)]) for s in ("train", "val"))
     rotations = validation_rotations(data, seed=3)
     assert len(rotations) == 2
     validated = [set(r.groups[r.split.val]) for r in rotations]
