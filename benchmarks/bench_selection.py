@@ -339,6 +339,7 @@ def _run(args: Any, mode: str, stem: Path) -> int:
     if args.resume and stem.with_suffix(".json").exists():
         results = earlier(stem.with_suffix(".json"), meta)
     done = {(r["dataset"], r["seed"], r["contender"]) for r in results["runs"]}
+    earlier_runs = len(results["runs"])
     args.template = mlflow_template(args.workdir)
     runners = {"service": run_service, "plain": run_plain}
     folders = {dataset: prepare_data(dataset, args) for dataset in args.datasets}  # fail early
@@ -348,8 +349,8 @@ def _run(args: Any, mode: str, stem: Path) -> int:
         if (dataset, seed, contender) in done:
             continue
         study_data, true = folders[dataset]
-        if results["runs"] and "resumed" not in results["meta"]:
-            results["meta"]["resumed"] = f"{meta['date']}, after {len(results['runs'])} runs"
+        if earlier_runs and "resumed" not in results["meta"]:
+            results["meta"]["resumed"] = f"{meta['date']}, after {earlier_runs} runs"
         print(f"{time.strftime('%H:%M:%S')} {dataset} seed {seed} {contender} ...", flush=True)
         run = runners[contender](dataset, seed, study_data, true, args)
         print(f"  {run['wall_s']:.0f} s, {len(run['trials'])} complete trials", flush=True)
