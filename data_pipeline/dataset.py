@@ -216,8 +216,7 @@ class Dataset:
         data = data or self._last
         if data is None:
             raise ConfigError("group_folds needs windows: call Dataset.windows(...) first.")
-        pool = np.sort(np.concatenate([data.split.train, data.split.val]))
-        pool = pool[~data.augmented[pool]]
+        pool = non_test_windows(data)
         folds = group_folds(data.groups, data.y, pool, k=k, seed=seed)
         return [(with_mirrored(train, data.augmented), val) for train, val in folds]
 
@@ -304,6 +303,12 @@ def with_mirrored(index: np.ndarray, augmented: np.ndarray) -> np.ndarray:
     return np.sort(np.concatenate([index, copies]))
 
 
+def non_test_windows(data: WindowedData) -> np.ndarray:
+    """Sorted indices of the train and validation windows, mirrored copies left out."""
+    pool = np.sort(np.concatenate([data.split.train, data.split.val]))
+    return pool[~data.augmented[pool]]
+
+
 def validation_rotations(data: WindowedData, seed: int) -> list[WindowedData]:
     """``data`` with its validation moved onto the training groups, one part at a time.
 
@@ -313,17 +318,17 @@ def validation_rotations(data: WindowedData, seed: int) -> list[WindowedData]:
     original split, the rotations validate every non-test group once (a grouped
     cross-validation), so a configuration is judged on all those players, not a few. Mirrored
     copies follow their originals into training and never validate. No rotation (empty list)
-    where fewer than 2 groups train.
+    where fewer than 2 groups train. The parts are drawn from group names alone (not stratified
+    like :meth:`Dataset.group_folds`), so every window size and feature set of a study gets the
+    same parts and its finalists are judged on the same players.
     """
-    real = ~data.augmented
-    train_groups = np.unique(data.groups[data.split.train[real[data.split.train]]])
+    train_groups = np.unique(data.groups[data.split.train])  # copies share their group
     if len(train_groups) < 2:
         return []
     n_val_groups = max(1, len(np.unique(data.groups[data.split.val])))
     n_parts = min(len(train_groups), max(2, round(len(train_groups) / n_val_groups)))
     parts = np.array_split(np.random.default_rng(seed).permutation(train_groups), n_parts)
-    pool = np.concatenate([data.split.train, data.split.val])
-    pool = np.sort(pool[real[pool]])
+    pool = non_test_windows(data)
     rotations = []
     for part in parts:
         held = np.isin(data.groups[pool], part)

@@ -202,8 +202,9 @@ class Objective:
         extra = dict(params.sampled)
         rotations = [] if rotation is None or self.cv else validation_rotations(data, self.seed)
         if rotations:
-            data = rotations[rotation % len(rotations)]
-            extra["validation_rotation"] = f"{rotation % len(rotations) + 1}/{len(rotations)}"
+            index = rotation % len(rotations)
+            data = rotations[index]
+            extra["validation_rotation"] = f"{index + 1}/{len(rotations)}"
         spec = params.model_spec(epochs=self.epochs)
         if self.cv is not None:
             outcome = cross_validate(
