@@ -7,7 +7,10 @@ between the selection score and the true-test macro-F1 (``search_bench/selection
 
     python benchmarks/score_study.py --study tennis_stroke_recognition \
         --storage sqlite:///studies/optuna.db --tracking-uri sqlite:///mlruns/mlflow.db \
-        --out benchmarks/results/score_study_quickstart.json
+        --out benchmarks/results/score_study_quickstart.json --wall-s SECONDS
+
+``--wall-s`` (the run's measured wall seconds) adds the wall-time ratio of the run to the same
+study without its confirmation phase.
 """
 
 from __future__ import annotations
@@ -35,12 +38,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--true-clips", type=int, default=120, help="clips of the true test")
     parser.add_argument("--true-dir", type=Path, default=Path("data/true-test"))
     parser.add_argument("--out", type=Path, required=True, help="result JSON")
+    parser.add_argument("--wall-s", type=float, help="the run's wall seconds, for the wall ratio")
     args = parser.parse_args(argv)
     from data_pipeline.synthetic import generate_dataset
 
     if not (args.true_dir / "dataset.json").exists():
         generate_dataset(args.true_dir, seed=TRUE_TEST_SEED, n_clips=args.true_clips)
     record = service_record(args.study, args.storage, args.tracking_uri, args.true_dir, 0.0)
+    timing = {"wall_s": args.wall_s, "confirmation_s": record["confirmation_s"]}
     trials = record["trials"]
     truths = [t["true_f1"] for t in trials]
     champion = next(t for t in trials if t["number"] == record["champion"])
@@ -55,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "spearman_selection_true": selection.spearman(
             [t["selection_score"] for t in trials], truths),
         "median_true_f1": sorted(truths)[len(truths) // 2],
+        **timing,
+        "wall_ratio": selection.wall_ratio(timing) if args.wall_s else None,
     }  # fmt: skip
     atomic_write_text(args.out, json.dumps({**summary, "trials": trials}, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
