@@ -97,7 +97,7 @@ def test_distributed_three_workers_one_killed_finish_the_study(
         os.kill(victim.pid, signal.SIGKILL)
         victim.communicate()
         for survivor in survivors:
-            out, err = survivor.communicate(timeout=1200)
+            _, err = survivor.communicate(timeout=1200)
             assert survivor.returncode == 0, err[-3000:]
 
         study = optuna.load_study(study_name="dist", storage=open_storage(storage))
