@@ -15,7 +15,8 @@ loses and repeats nothing:
 
 - ``confirmation``: the plan (the K trials, R, and how many trials were finished when it was
   made; a study that gained trials since is planned again, keeping the results of trials still
-  in the top K);
+  in the top K; a trial that left the top K keeps its ``selection`` entry and still competes in
+  ``search._selection.crowned``, so the champion is the best ``selection_score`` in the UI);
 - ``confirm_claim:<n>:<r>``: who runs a retraining (host, pid, start) and its run id, taken under
   the study lock. A claim whose process is gone (this host) or older than
   :data:`CLAIM_TIMEOUT_S` (another host) is taken over, and its run marked FAILED;

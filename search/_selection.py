@@ -127,8 +127,8 @@ def selection_intervals(study: optuna.Study) -> list[tuple[int, float, float]]:
 
 
 def crowned(study: optuna.Study) -> FrozenTrial | None:
-    """The champion: best by selection score among confirmed trials (lower mean validation
-    loss on a tie), else the best trial."""
+    """The champion: best by selection score among confirmed trials, those of earlier plans of a
+    resumed study included (lower mean validation loss on a tie), else the best trial."""
     scores = selection_scores(study)
     trials = {t.number: t for t in ranked(study) if t.number in scores}
     if not trials:

@@ -15,6 +15,10 @@ from optuna.distributions import FloatDistribution
 
 from search._champion import Candidate
 from search._champion import promote_champion
+from search._confirm import Job
+from search._confirm import pending_jobs
+from search._confirm import plan
+from search._selection import crowned
 from search._selection import rank_key
 from search.run import main
 
@@ -93,6 +97,34 @@ def test_equal_objective_values_rank_by_validation_loss_not_trial_order() -> Non
     assert [t.number for t in sorted(trials, key=lambda t: rank_key(t, True))] == [1, 0, 2]
     # Minimised (val_loss objective): the lowest value first.
     assert sorted(trials, key=lambda t: rank_key(t, False))[0].number == 2
+
+
+def test_a_study_extended_after_confirmation_retrains_only_its_new_finalists() -> None:
+    study = optuna.create_study(direction="maximize")
+    for value in (0.5, 0.7, 0.6):
+        study.add_trial(optuna.trial.create_trial(
+            params={"x": value}, distributions={"x": FloatDistribution(0, 1)}, value=value,
+            user_attrs={"val_loss": 1.0 - value},
+        ))  # fmt: skip
+    assert plan(study, top=2, repeats=1) == [1, 2]
+    for number, score in ((1, 0.65), (2, 0.66)):
+        study.set_user_attr(Job(number, 1).result_key, {"value": score})
+    study.set_user_attr("selection", {"1": {"score": 0.65, "val_loss": 0.3, "n": 2},
+                                      "2": {"score": 0.66, "val_loss": 0.4, "n": 2}})
+    assert plan(study, top=2, repeats=1) == [1, 2] and pending_jobs(study, [1, 2], 1) == []
+    # The study is resumed with more trials and a new one enters the top two: only it is
+    # retrained, trial 1 keeps its recorded retraining.
+    study.add_trial(optuna.trial.create_trial(
+        params={"x": 0.9}, distributions={"x": FloatDistribution(0, 1)}, value=0.9,
+        user_attrs={"val_loss": 0.1},
+    ))  # fmt: skip
+    finalists = plan(study, top=2, repeats=1)
+    assert finalists == [3, 1] and pending_jobs(study, finalists, 1) == [Job(3, 1)]
+    # Trial 2 fell out of the top two but keeps its confirmed score, which the MLflow column
+    # shows, so it still competes: the champion is the best selection score of all confirmed.
+    selection = {**study.user_attrs["selection"], "3": {"score": 0.64, "val_loss": 0.2, "n": 2}}
+    study.set_user_attr("selection", selection)
+    assert crowned(study).number == 2
 
 
 @pytest.mark.slow
