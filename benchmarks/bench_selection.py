@@ -214,13 +214,11 @@ def run_service(dataset: str, seed: int, data: Path, true: Path, args: Any) -> d
     wall = timed(command, folder / "search.log")
     return {
         "dataset": dataset, "contender": "service", "seed": seed, "wall_s": wall,
-        "resumed": resumed, **service_record(f"selection-{seed}", storage, tracking, true, wall),
+        "resumed": resumed, **service_record(f"selection-{seed}", storage, tracking, true),
     }  # fmt: skip
 
 
-def service_record(
-    name: str, storage: str, tracking: str, true: Path, wall: float
-) -> dict[str, Any]:
+def service_record(name: str, storage: str, tracking: str, true: Path) -> dict[str, Any]:
     """The study's complete trials with selection and true-test scores, its champion, and the
     time its confirmation took (from the last trial's end to the last retraining's end)."""
     import optuna

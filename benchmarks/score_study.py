@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if not (args.true_dir / "dataset.json").exists():
         generate_dataset(args.true_dir, seed=TRUE_TEST_SEED, n_clips=args.true_clips)
-    record = service_record(args.study, args.storage, args.tracking_uri, args.true_dir, 0.0)
+    record = service_record(args.study, args.storage, args.tracking_uri, args.true_dir)
     timing = {"wall_s": args.wall_s, "confirmation_s": record["confirmation_s"]}
     trials = record["trials"]
     truths = [t["true_f1"] for t in trials]

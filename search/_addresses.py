@@ -9,7 +9,6 @@ opens it on a study's complete trials, best first by the selection objective (th
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from typing import Any
 from urllib.parse import quote
 from urllib.parse import urlencode
 
@@ -17,6 +16,7 @@ from search._config import OBJECTIVE_METRICS
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+    from mlflow.entities import Run
 
 SELECTION_METRIC = "selection_score"
 DEFAULT_OBJECTIVE = "val_macro_avg_f1_score"
@@ -52,7 +52,7 @@ def run_url(base: str, experiment_id: str, run_id: str) -> str:
     return f"{base.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
 
 
-def parent_run(client: MlflowClient, experiment_id: str, study_name: str) -> Any:
+def parent_run(client: MlflowClient, experiment_id: str, study_name: str) -> Run | None:
     """The study's parent run (named after the study), or None."""
     found = client.search_runs(
         [experiment_id],
@@ -64,7 +64,7 @@ def parent_run(client: MlflowClient, experiment_id: str, study_name: str) -> Any
 
 
 def selection_order(
-    client: MlflowClient, experiment_id: str, study_name: str, parent: Any
+    client: MlflowClient, experiment_id: str, study_name: str, parent: Run | None
 ) -> tuple[str, bool]:
     """The metric the study's champion is chosen by, and whether lower is better (``parent``:
     the study's :func:`parent_run`)."""
@@ -82,10 +82,14 @@ def selection_order(
 
 
 def champion_run(
-    client: MlflowClient, experiment_id: str, study_name: str, parent: Any, order: tuple[str, bool]
+    client: MlflowClient,
+    experiment_id: str,
+    study_name: str,
+    parent: Run | None,
+    order: tuple[str, bool],
 ) -> str | None:
     """The run id of the study's crowned trial (the parent run's ``champion_run_id``), else of
-    its best complete trial by ``metric`` (None before one exists)."""
+    its best complete trial by ``order`` (metric, ascending; None before one exists)."""
     if parent and parent.data.tags.get("champion_run_id"):
         return parent.data.tags["champion_run_id"]
     metric, ascending = order
